@@ -1,0 +1,49 @@
+# Two entry points: `make demo` and `make test`. Everything else is set-up they depend on.
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+PD22 := .venv-pandas22
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup system-deps pytest pytest-pandas22 cargo-test bench clean
+
+demo: setup
+	$(VPY) -m stratum_jupyter.demo
+
+test: setup pytest pytest-pandas22 cargo-test
+
+setup: $(STAMP)
+
+# Debian packages the tests need: graphviz's `dot` and headless chromium for the browser test.
+system-deps:
+	@command -v dot >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; }
+
+$(VENV)/bin/python:
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip "maturin>=1.9.4,<2"
+
+$(STAMP): $(VENV)/bin/python pyproject.toml $(shell find rust/src stratum_jupyter -name '*.rs' -o -name '*.py' 2>/dev/null) rust/Cargo.toml
+	$(VPY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+pytest: setup system-deps
+	$(VPY) -m pytest -q tests; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+# The fidelity corpus again under the pandas 2.2 line (no copy-on-write by default).
+$(PD22)/.installed: $(STAMP)
+	$(PY) -m venv $(PD22)
+	$(PD22)/bin/python -m pip install -q --upgrade pip "maturin>=1.9.4,<2"
+	$(PD22)/bin/python -m pip install -q "pandas>=2.2,<2.3" -e ".[test]"
+	touch $@
+
+pytest-pandas22: $(PD22)/.installed system-deps
+	$(PD22)/bin/python -m pytest -q -m "not pandas3_only" tests/test_fidelity.py tests/test_magics.py; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+
+cargo-test:
+	cd rust && cargo test --release -q
+
+bench: setup
+	$(VPY) -m stratum_jupyter.cli bench
+
+clean:
+	rm -rf $(VENV) $(PD22) rust/target build
