@@ -1,0 +1,235 @@
+"""Check the "batch = sequential" contract on real scripts.
+
+``run_plain`` is the reference: a script executed statement by statement in a fresh
+``__main__`` namespace, as ``python script.py`` would, but in this process.
+``verify_scripts`` runs scripts that way one after another, then all of them as one
+batch through the engine, and reports per script whether everything observable
+(status, the error raised, the names bound, printed output) is identical.
+"""
+
+from __future__ import annotations
+
+import __future__ as future_module
+import ast
+import contextlib
+import io
+import linecache
+import random
+import shutil
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .compare import first_difference
+
+__all__ = ["PlainResult", "VerifyRow", "run_plain", "verify_scripts", "format_rows", "SCRATCH_DIR"]
+
+SCRATCH_DIR = ".stratum_tmp"
+"""The only folder corpus scripts write to; cleared before each run so both start alike."""
+
+_HIDDEN_NAMES = frozenset({"__builtins__", "__name__"})
+
+
+@dataclass
+class PlainResult:
+    """What plain sequential execution of one script produced."""
+
+    status: str  # "ok" | "failed"
+    namespace: dict[str, Any] = field(default_factory=dict)
+    stdout: str = ""
+    error: str | None = None
+
+
+@dataclass
+class VerifyRow:
+    """The verdict for one script: batch result vs plain execution."""
+
+    name: str
+    verdict: str  # "identical" | "mismatch"
+    detail: str | None = None
+
+
+# --------------------------------------------------------------------------- plain execution
+
+
+def run_plain(code: str, name: str) -> PlainResult:
+    """Execute ``code`` top-level statement by statement in a fresh ``__main__`` namespace.
+
+    Output printed to stdout is captured. On an exception execution stops and the
+    names bound so far are kept (status "failed"); the error is the traceback with
+    the script's own line numbers (filename = ``name``).
+    """
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    out = io.StringIO()
+    _register_source(code, name)
+    try:
+        module = ast.parse(code, filename=name)
+    except SyntaxError as exc:
+        return PlainResult("failed", {}, "", _format_error(exc))
+    flags = 0
+    with contextlib.redirect_stdout(out):
+        for stmt in module.body:
+            try:
+                unit = compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec", flags=flags, dont_inherit=True)
+                flags |= _future_flags(stmt)
+                exec(unit, namespace)
+            except (Exception, SystemExit) as exc:
+                return PlainResult("failed", _bound_names(namespace), out.getvalue(), _format_error(exc))
+    return PlainResult("ok", _bound_names(namespace), out.getvalue(), None)
+
+
+def _register_source(code: str, name: str) -> None:
+    """Let tracebacks and ``inspect.getsource`` show the script's lines."""
+    lines = code.splitlines(keepends=True)
+    linecache.cache[name] = (len(code), None, lines, name)
+
+
+def _future_flags(stmt: ast.stmt) -> int:
+    """Compiler flags a ``from __future__ import ...`` statement turns on for later statements."""
+    if not (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"):
+        return 0
+    flags = 0
+    for alias in stmt.names:
+        feature = getattr(future_module, alias.name, None)
+        flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
+
+def _bound_names(namespace: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in namespace.items() if k not in _HIDDEN_NAMES}
+
+
+def _format_error(exc: BaseException) -> str:
+    """The traceback without this module's own frames."""
+    te = traceback.TracebackException.from_exception(exc)
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if f.filename != __file__])
+    return "".join(te.format())
+
+
+# --------------------------------------------------------------------------- verification
+
+
+def verify_scripts(paths: list[str], jobs: int | None = None) -> list[VerifyRow]:
+    """Run ``paths`` plainly one after another, then as one batch; compare per script.
+
+    Each script's name is its file stem (made unique with a suffix when stems repeat).
+    The working directory is left as it is; ``.stratum_tmp`` is deleted before each of
+    the two runs and the global random generators are reset to the same state, so both
+    runs start alike.
+    """
+    scripts = _read_scripts(paths)
+    rng_state = _rng_state()
+
+    _clear_scratch()
+    expected = {name: run_plain(code, name) for name, code in scripts}
+
+    _clear_scratch()
+    _restore_rng_state(rng_state)
+    try:
+        actual = _run_batch(scripts, jobs)
+    except Exception as exc:  # the engine failed as a whole: every script is a mismatch
+        reason = f"batch run raised {type(exc).__name__}: {_one_line(str(exc))}"
+        return [VerifyRow(name, "mismatch", reason) for name, _ in scripts]
+
+    rows = []
+    for name, _ in scripts:
+        detail = _compare_one(expected[name], actual, name)
+        rows.append(VerifyRow(name, "identical" if detail is None else "mismatch", detail))
+    return rows
+
+
+def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
+    scripts: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for path in paths:
+        stem = Path(path).stem
+        name, n = stem, 2
+        while name in seen:
+            name, n = f"{stem}_{n}", n + 1
+        seen.add(name)
+        scripts.append((name, Path(path).read_text(encoding="utf-8")))
+    return scripts
+
+
+def _run_batch(scripts: list[tuple[str, str]], jobs: int | None) -> Any:
+    from stratum_jupyter import Batch  # the engine; imported late so this module works without it
+
+    batch = Batch()
+    for name, code in scripts:
+        batch.add(code, name=name, isolated=True)
+    return batch.run(jobs=jobs)
+
+
+def _compare_one(plain: PlainResult, batch: Any, name: str) -> str | None:
+    """None if the batch result for ``name`` matches the plain one, else why not."""
+    try:
+        got = batch[name]
+    except Exception:
+        return "missing from the batch result"
+    status = getattr(got, "status", None)
+    if status != plain.status:
+        why = _last_line(getattr(got, "error", None)) or _last_line(plain.error)
+        return f"status: {plain.status} != {status}" + (f" ({why})" if why else "")
+    if plain.status == "failed" and _last_line(plain.error) != _last_line(getattr(got, "error", None)):
+        return f"error: {_last_line(plain.error)!r} != {_last_line(getattr(got, 'error', None))!r}"
+    difference = first_difference(plain.namespace, dict(getattr(got, "namespace", None) or {}))
+    if difference is not None:
+        return difference
+    stdout = getattr(got, "stdout", None) or ""
+    if stdout != plain.stdout:
+        return "stdout: " + _first_line_difference(plain.stdout, stdout)
+    return None
+
+
+def _last_line(text: str | None) -> str:
+    """The exception line of a traceback ("KeyError: 'x'")."""
+    lines = [line for line in (text or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+def _first_line_difference(expected: str, actual: str) -> str:
+    exp_lines, act_lines = expected.splitlines(), actual.splitlines()
+    for i, (e, a) in enumerate(zip(exp_lines, act_lines), start=1):
+        if e != a:
+            return f"line {i}: {_one_line(e)!r} != {_one_line(a)!r}"
+    if len(exp_lines) != len(act_lines):
+        return f"{len(exp_lines)} lines != {len(act_lines)} lines"
+    return "differs in whitespace or line endings"
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _clear_scratch() -> None:
+    shutil.rmtree(SCRATCH_DIR, ignore_errors=True)
+
+
+def _rng_state() -> tuple[Any, Any]:
+    import numpy as np
+
+    return random.getstate(), np.random.get_state()
+
+
+def _restore_rng_state(state: tuple[Any, Any]) -> None:
+    import numpy as np
+
+    random.setstate(state[0])
+    np.random.set_state(state[1])
+
+
+# --------------------------------------------------------------------------- report
+
+
+def format_rows(rows: list[VerifyRow]) -> str:
+    """A small text table (name, verdict, detail) and a one-line summary."""
+    header = ("script", "verdict", "detail")
+    body = [(r.name, r.verdict, r.detail or "") for r in rows]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(2)]
+    lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in [header, *body]]
+    lines.insert(1, f"{'-' * widths[0]}  {'-' * widths[1]}  {'-' * 6}")
+    mismatches = sum(r.verdict != "identical" for r in rows)
+    lines.append(f"{len(rows) - mismatches} identical, {mismatches} mismatch")
+    return "\n".join(lines)
