@@ -1,0 +1,721 @@
+//! The scheduling state machine, free of threads and of Python.
+//!
+//! It is generic over the output payload `T` so the unit tests drive it with plain Rust values;
+//! the executor instantiates it with `Py<PyAny>`. It never drops a payload itself: every output
+//! it lets go of is moved to `garbage`, which the caller drains and drops at a moment of its
+//! choosing (for Python objects: while attached to the interpreter).
+//!
+//! Node life cycle: Waiting -> Ready -> Running -> Done(outcome), or Waiting/Ready -> Done
+//! directly for nodes that will not run (skipped, cancelled, timeout); each of those produces
+//! exactly one entry in `notices`, which the caller turns into one `skip(node, reason)` call.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::plan::Plan;
+
+/// Final status of a node, as reported to Python.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Failed,
+    Skipped,
+    Cancelled,
+    Timeout,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+            Outcome::Cancelled => "cancelled",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Some predecessor has not finished yet.
+    Waiting,
+    /// In the ready heap.
+    Ready,
+    Running,
+    Done(Outcome),
+}
+
+/// Heap entry: higher priority first, ties broken by the lower node index.
+#[derive(Debug, Clone, Copy)]
+struct ReadyEntry {
+    priority: f64,
+    node: usize,
+}
+
+impl PartialEq for ReadyEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for ReadyEntry {}
+impl PartialOrd for ReadyEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for ReadyEntry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.priority
+            .total_cmp(&other.priority)
+            .then_with(|| other.node.cmp(&self.node))
+    }
+}
+
+/// A node handed to a worker, with the output objects of its `inputs` producers (None for a
+/// producer that finished without producing).
+#[derive(Debug)]
+pub struct Dispatch<T> {
+    pub node: usize,
+    pub inputs: Vec<Option<Arc<T>>>,
+}
+
+pub struct Scheduler<T> {
+    plan: Arc<Plan>,
+    timeout: Option<Duration>,
+    state: Vec<State>,
+    waiting_on: Vec<usize>,
+    ready: BinaryHeap<ReadyEntry>,
+    outputs: Vec<Option<Arc<T>>>,
+    consumers_left: Vec<usize>,
+    started_at: Vec<Option<Instant>>,
+    seconds: Vec<f64>,
+    group_start: Vec<Option<Instant>>,
+    group_expired: Vec<bool>,
+    group_unfinished: Vec<usize>,
+    cancelled: bool,
+    finished: usize,
+    running: usize,
+    live: usize,
+    peak_live: usize,
+    released: usize,
+    notices: VecDeque<(usize, Outcome)>,
+    abandoned: Vec<(usize, Outcome)>,
+    garbage: Vec<Arc<T>>,
+}
+
+impl<T> Scheduler<T> {
+    pub fn new(plan: Arc<Plan>, timeout: Option<Duration>) -> Self {
+        let n = plan.len();
+        let ng = plan.n_groups();
+        let mut group_unfinished = vec![0; ng];
+        for &g in &plan.group {
+            group_unfinished[g] += 1;
+        }
+        let mut s = Scheduler {
+            timeout,
+            state: vec![State::Waiting; n],
+            waiting_on: plan.n_preds.clone(),
+            ready: BinaryHeap::new(),
+            outputs: (0..n).map(|_| None).collect(),
+            consumers_left: plan.n_consumers.clone(),
+            started_at: vec![None; n],
+            seconds: vec![0.0; n],
+            group_start: vec![None; ng],
+            group_expired: vec![false; ng],
+            group_unfinished,
+            cancelled: false,
+            finished: 0,
+            running: 0,
+            live: 0,
+            peak_live: 0,
+            released: 0,
+            notices: VecDeque::new(),
+            abandoned: Vec::new(),
+            garbage: Vec::new(),
+            plan,
+        };
+        for node in 0..n {
+            if s.plan.n_preds[node] == 0 {
+                s.make_ready(node);
+            }
+        }
+        s
+    }
+
+    // ----- queries -------------------------------------------------------------------------
+
+    pub fn len(&self) -> usize {
+        self.state.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.state.is_empty()
+    }
+
+    pub fn state(&self, node: usize) -> State {
+        self.state[node]
+    }
+
+    /// Every node has a final status (running calls that were abandoned count as finished).
+    pub fn is_done(&self) -> bool {
+        self.finished == self.state.len()
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    pub fn has_ready(&self) -> bool {
+        !self.cancelled && !self.ready.is_empty()
+    }
+
+    pub fn status(&self, node: usize) -> Option<Outcome> {
+        match self.state[node] {
+            State::Done(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    pub fn seconds(&self) -> &[f64] {
+        &self.seconds
+    }
+
+    pub fn live_outputs(&self) -> usize {
+        self.live
+    }
+
+    pub fn peak_live_outputs(&self) -> usize {
+        self.peak_live
+    }
+
+    pub fn released(&self) -> usize {
+        self.released
+    }
+
+    /// The earliest moment a started, unfinished group will time out.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let t = self.timeout?;
+        (0..self.group_start.len())
+            .filter(|&g| !self.group_expired[g] && self.group_unfinished[g] > 0)
+            .filter_map(|g| self.group_start[g].map(|s| s + t))
+            .min()
+    }
+
+    // ----- draining queues for the caller ------------------------------------------------------
+
+    /// Nodes that will not run and whose `skip` callback is still due, with the reason.
+    pub fn take_notices(&mut self) -> Vec<(usize, Outcome)> {
+        self.notices.drain(..).collect()
+    }
+
+    pub fn has_notices(&self) -> bool {
+        !self.notices.is_empty()
+    }
+
+    /// Running nodes that were given up on (timeout or cancellation after grace): the caller
+    /// must interrupt their threads and replace the workers.
+    pub fn take_abandoned(&mut self) -> Vec<(usize, Outcome)> {
+        std::mem::take(&mut self.abandoned)
+    }
+
+    pub fn has_abandoned(&self) -> bool {
+        !self.abandoned.is_empty()
+    }
+
+    /// Outputs the scheduler no longer holds; the caller decides where they are dropped.
+    pub fn take_garbage(&mut self) -> Vec<Arc<T>> {
+        std::mem::take(&mut self.garbage)
+    }
+
+    /// Hands every remaining output to the caller (end of a run: nothing outlives it).
+    pub fn take_all_outputs(&mut self) -> Vec<Arc<T>> {
+        let mut out = self.take_garbage();
+        for o in self.outputs.iter_mut() {
+            if let Some(x) = o.take() {
+                out.push(x);
+            }
+        }
+        self.live = 0;
+        out
+    }
+
+    // ----- transitions -------------------------------------------------------------------------
+
+    /// Pops the best ready node and marks it running. None when nothing can start now.
+    pub fn next_run(&mut self, now: Instant) -> Option<Dispatch<T>> {
+        self.poll_timeouts(now);
+        if self.cancelled {
+            return None;
+        }
+        while let Some(entry) = self.ready.pop() {
+            let node = entry.node;
+            // Lazy deletion: a queued node may since have been cancelled or timed out.
+            if self.state[node] != State::Ready {
+                continue;
+            }
+            self.state[node] = State::Running;
+            self.running += 1;
+            self.started_at[node] = Some(now);
+            let g = self.plan.group[node];
+            self.group_start[g].get_or_insert(now);
+            let inputs = self.plan.inputs[node]
+                .iter()
+                .map(|&p| self.outputs[p].clone())
+                .collect();
+            return Some(Dispatch { node, inputs });
+        }
+        None
+    }
+
+    /// Records the result of a run. Returns false (and moves the output to garbage) when the
+    /// node is no longer running, i.e. its call was abandoned and this is a late return.
+    pub fn finish(&mut self, node: usize, ok: bool, output: Option<T>, elapsed: Duration) -> bool {
+        if self.state[node] != State::Running {
+            self.garbage.extend(output.map(Arc::new));
+            return false;
+        }
+        self.running -= 1;
+        self.seconds[node] = elapsed.as_secs_f64();
+        if let Some(out) = output {
+            if self.consumers_left[node] > 0 {
+                self.outputs[node] = Some(Arc::new(out));
+                self.live += 1;
+                self.peak_live = self.peak_live.max(self.live);
+            } else {
+                // Nobody (left) to consume it: drop at once rather than at the end.
+                self.garbage.push(Arc::new(out));
+            }
+        }
+        let outcome = if ok { Outcome::Ok } else { Outcome::Failed };
+        self.finish_node(node, outcome, false);
+        true
+    }
+
+    /// Expires every started group whose deadline has passed.
+    pub fn poll_timeouts(&mut self, now: Instant) {
+        let Some(t) = self.timeout else { return };
+        for g in 0..self.group_start.len() {
+            if self.group_expired[g] || self.group_unfinished[g] == 0 {
+                continue;
+            }
+            if matches!(self.group_start[g], Some(s) if now >= s + t) {
+                self.expire_group(g, now);
+            }
+        }
+    }
+
+    /// Stops dispatching: every node not yet started will get skip(node, "cancelled").
+    /// Running nodes keep running; see `abandon_running`.
+    pub fn cancel(&mut self) {
+        self.cancelled = true;
+        for node in 0..self.state.len() {
+            if matches!(self.state[node], State::Waiting | State::Ready) {
+                self.finish_node(node, Outcome::Cancelled, true);
+            }
+        }
+    }
+
+    /// Gives up on every running node with the given status (no skip callback: they started).
+    pub fn abandon_running(&mut self, now: Instant, outcome: Outcome) {
+        for node in 0..self.state.len() {
+            if self.state[node] == State::Running {
+                self.abandon(node, now, outcome);
+            }
+        }
+    }
+
+    fn abandon(&mut self, node: usize, now: Instant, outcome: Outcome) {
+        self.running -= 1;
+        if let Some(s) = self.started_at[node] {
+            self.seconds[node] = now.saturating_duration_since(s).as_secs_f64();
+        }
+        self.abandoned.push((node, outcome));
+        self.finish_node(node, outcome, false);
+    }
+
+    fn expire_group(&mut self, g: usize, now: Instant) {
+        self.group_expired[g] = true;
+        let plan = Arc::clone(&self.plan);
+        for &node in &plan.group_members[g] {
+            match self.state[node] {
+                State::Running => self.abandon(node, now, Outcome::Timeout),
+                State::Waiting | State::Ready => self.finish_node(node, Outcome::Timeout, true),
+                State::Done(_) => {}
+            }
+        }
+    }
+
+    /// What a node whose predecessors have all finished should do, if not run.
+    fn verdict(&self, node: usize) -> Option<Outcome> {
+        if self.cancelled {
+            Some(Outcome::Cancelled)
+        } else if self.group_expired[self.plan.group[node]] {
+            Some(Outcome::Timeout)
+        } else if self.plan.deps_ok[node]
+            .iter()
+            .any(|&p| self.state[p] != State::Done(Outcome::Ok))
+        {
+            Some(Outcome::Skipped)
+        } else {
+            None
+        }
+    }
+
+    fn make_ready(&mut self, node: usize) {
+        match self.verdict(node) {
+            Some(outcome) => self.finish_node(node, outcome, true),
+            None => {
+                self.state[node] = State::Ready;
+                self.ready.push(ReadyEntry {
+                    priority: self.plan.priority[node],
+                    node,
+                });
+            }
+        }
+    }
+
+    /// Marks `node` done and propagates: releases the outputs it was the last consumer of and
+    /// wakes successors. Iterative (explicit stack) so a long chain of skips cannot overflow
+    /// a worker thread's stack.
+    fn finish_node(&mut self, node: usize, outcome: Outcome, notice: bool) {
+        let plan = Arc::clone(&self.plan);
+        let mut stack = vec![(node, outcome, notice)];
+        while let Some((x, outcome, notice)) = stack.pop() {
+            debug_assert!(!matches!(self.state[x], State::Done(_)));
+            self.state[x] = State::Done(outcome);
+            self.finished += 1;
+            self.group_unfinished[plan.group[x]] -= 1;
+            if notice {
+                self.notices.push_back((x, outcome));
+            }
+            for &p in &plan.input_producers[x] {
+                self.consumers_left[p] -= 1;
+                if self.consumers_left[p] == 0 {
+                    if let Some(out) = self.outputs[p].take() {
+                        self.live -= 1;
+                        self.released += 1;
+                        self.garbage.push(out);
+                    }
+                }
+            }
+            for &s in &plan.successors[x] {
+                if self.state[s] != State::Waiting {
+                    continue;
+                }
+                self.waiting_on[s] -= 1;
+                if self.waiting_on[s] == 0 {
+                    match self.verdict(s) {
+                        Some(o) => stack.push((s, o, true)),
+                        None => {
+                            self.state[s] = State::Ready;
+                            self.ready.push(ReadyEntry {
+                                priority: plan.priority[s],
+                                node: s,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Plan, PlanSpec};
+
+    fn plan(n: usize, edit: impl FnOnce(&mut PlanSpec)) -> Arc<Plan> {
+        let mut s = PlanSpec {
+            deps_ok: vec![vec![]; n],
+            deps_any: vec![vec![]; n],
+            inputs: vec![vec![]; n],
+            priority: vec![0.0; n],
+            group: vec![0; n],
+        };
+        edit(&mut s);
+        Arc::new(Plan::new(s).unwrap())
+    }
+
+    /// Runs everything sequentially; `step` decides (ok, output) from the node and its inputs.
+    /// Returns the dispatch order and the inputs each node saw.
+    fn drive(
+        s: &mut Scheduler<String>,
+        mut step: impl FnMut(usize, &[Option<String>]) -> (bool, Option<String>),
+    ) -> (Vec<usize>, Vec<Vec<Option<String>>>) {
+        let mut order = vec![];
+        let mut seen = vec![vec![]; s.len()];
+        while let Some(d) = s.next_run(Instant::now()) {
+            let inputs: Vec<Option<String>> =
+                d.inputs.iter().map(|o| o.as_deref().cloned()).collect();
+            drop(d.inputs);
+            let (ok, out) = step(d.node, &inputs);
+            order.push(d.node);
+            seen[d.node] = inputs;
+            assert!(s.finish(d.node, ok, out, Duration::from_millis(1)));
+        }
+        assert!(s.is_done());
+        (order, seen)
+    }
+
+    fn statuses(s: &Scheduler<String>) -> Vec<&'static str> {
+        (0..s.len()).map(|i| s.status(i).unwrap().as_str()).collect()
+    }
+
+    #[test]
+    fn dependencies_are_respected() {
+        // Diamond 0 -> {1, 2} -> 3, with node 2 preferred over node 1 by priority.
+        let p = plan(4, |s| {
+            s.deps_ok[1] = vec![0];
+            s.deps_any[2] = vec![0];
+            s.inputs[3] = vec![1, 2];
+            s.priority = vec![0.0, 1.0, 2.0, 0.0];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let (order, _) = drive(&mut s, |n, _| (true, Some(n.to_string())));
+        assert_eq!(order, vec![0, 2, 1, 3]);
+        assert_eq!(statuses(&s), vec!["ok"; 4]);
+    }
+
+    #[test]
+    fn nothing_starts_before_its_predecessors_finish() {
+        let p = plan(3, |s| {
+            s.deps_any[2] = vec![0];
+            s.priority = vec![0.0, 0.0, 9.0];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let now = Instant::now();
+        let a = s.next_run(now).unwrap();
+        let b = s.next_run(now).unwrap();
+        assert_eq!((a.node, b.node), (0, 1));
+        assert!(s.next_run(now).is_none(), "2 waits for 0");
+        s.finish(1, true, None, Duration::ZERO);
+        assert!(s.next_run(now).is_none(), "finishing 1 does not release 2");
+        s.finish(0, true, None, Duration::ZERO);
+        assert_eq!(s.next_run(now).unwrap().node, 2);
+    }
+
+    #[test]
+    fn ready_nodes_run_by_priority_then_index() {
+        let p = plan(5, |s| s.priority = vec![1.0, 3.0, -2.0, 3.0, 1.0]);
+        let mut s = Scheduler::<String>::new(p, None);
+        let (order, _) = drive(&mut s, |_, _| (true, None));
+        assert_eq!(order, vec![1, 3, 0, 4, 2]);
+    }
+
+    #[test]
+    fn failure_skips_deps_ok_successors_transitively() {
+        let p = plan(4, |s| {
+            s.deps_ok[1] = vec![0];
+            s.deps_ok[2] = vec![1];
+            s.deps_any[3] = vec![2];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let (order, _) = drive(&mut s, |n, _| (n != 0, None));
+        assert_eq!(order, vec![0, 3], "deps_any node 3 still runs after skipped 2");
+        assert_eq!(statuses(&s), vec!["failed", "skipped", "skipped", "ok"]);
+        assert_eq!(
+            s.take_notices(),
+            vec![(1, Outcome::Skipped), (2, Outcome::Skipped)],
+            "exactly one notice per node that does not run"
+        );
+    }
+
+    #[test]
+    fn deps_any_runs_after_a_failed_predecessor() {
+        let p = plan(2, |s| s.deps_any[1] = vec![0]);
+        let mut s = Scheduler::<String>::new(p, None);
+        let (order, _) = drive(&mut s, |n, _| (n == 1, None));
+        assert_eq!(order, vec![0, 1]);
+        assert_eq!(statuses(&s), vec!["failed", "ok"]);
+        assert!(s.take_notices().is_empty());
+    }
+
+    #[test]
+    fn inputs_get_none_when_the_producer_did_not_produce() {
+        // 0 raises (no output), 1 fails but describes its failure, 2 is skipped, 3 is ok.
+        let p = plan(5, |s| {
+            s.deps_ok[2] = vec![0];
+            s.inputs[4] = vec![0, 1, 2, 3, 3];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let (_, seen) = drive(&mut s, |n, _| match n {
+            0 => (false, None),
+            1 => (false, Some("why 1 failed".into())),
+            3 => (true, Some("three".into())),
+            _ => (true, Some("four".into())),
+        });
+        assert_eq!(
+            seen[4],
+            vec![
+                None,
+                Some("why 1 failed".into()),
+                None,
+                Some("three".into()),
+                Some("three".into())
+            ]
+        );
+        assert_eq!(statuses(&s), vec!["failed", "failed", "skipped", "ok", "ok"]);
+    }
+
+    #[test]
+    fn outputs_are_released_after_the_last_consumer() {
+        // 0 feeds 1 and 2; 1 feeds nobody; 2 feeds 3.
+        let p = plan(4, |s| {
+            s.inputs[1] = vec![0];
+            s.inputs[2] = vec![0];
+            s.inputs[3] = vec![2];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let now = Instant::now();
+        let d0 = s.next_run(now).unwrap();
+        s.finish(d0.node, true, Some("zero".into()), Duration::ZERO);
+        assert_eq!(s.live_outputs(), 1);
+        assert!(s.take_garbage().is_empty());
+
+        let d1 = s.next_run(now).unwrap();
+        assert_eq!(d1.inputs[0].as_deref().map(String::as_str), Some("zero"));
+        drop(d1.inputs);
+        s.finish(1, true, Some("one".into()), Duration::ZERO);
+        let g = s.take_garbage();
+        assert_eq!(g.len(), 1, "unconsumed output of 1 is dropped at once");
+        assert_eq!(*g[0], "one");
+        assert_eq!(s.live_outputs(), 1, "0 still has consumer 2");
+
+        let d2 = s.next_run(now).unwrap();
+        drop(d2.inputs);
+        s.finish(2, true, Some("two".into()), Duration::ZERO);
+        let g = s.take_garbage();
+        assert_eq!(g.len(), 1);
+        assert_eq!(*g[0], "zero", "released right after its last consumer finished");
+        assert_eq!(Arc::strong_count(&g[0]), 1, "scheduler kept no other reference");
+        assert_eq!(s.peak_live_outputs(), 2);
+
+        let d3 = s.next_run(now).unwrap();
+        drop(d3.inputs);
+        s.finish(3, true, None, Duration::ZERO);
+        assert_eq!(s.take_garbage().len(), 1);
+        assert_eq!(s.released(), 2);
+        assert_eq!(s.live_outputs(), 0);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn cancellation_skips_unstarted_nodes_and_lets_running_ones_finish() {
+        let p = plan(4, |s| {
+            s.inputs[2] = vec![0];
+            s.deps_any[3] = vec![1];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let now = Instant::now();
+        let d0 = s.next_run(now).unwrap();
+        assert_eq!(d0.node, 0);
+        s.cancel();
+        assert!(s.next_run(now).is_none(), "nothing is dispatched after cancel");
+        let mut notices = s.take_notices();
+        notices.sort_by_key(|pair| pair.0);
+        assert_eq!(
+            notices,
+            vec![(1, Outcome::Cancelled), (2, Outcome::Cancelled), (3, Outcome::Cancelled)]
+        );
+        assert!(!s.is_done());
+        // The running node finishes normally; its output has no consumer left.
+        assert!(s.finish(0, true, Some("late".into()), Duration::ZERO));
+        assert_eq!(s.take_garbage().len(), 1);
+        assert!(s.is_done());
+        assert_eq!(statuses(&s), vec!["ok", "cancelled", "cancelled", "cancelled"]);
+    }
+
+    #[test]
+    fn cancellation_after_grace_abandons_running_nodes() {
+        let p = plan(2, |_| {});
+        let mut s = Scheduler::<String>::new(p, None);
+        let now = Instant::now();
+        s.next_run(now).unwrap();
+        s.cancel();
+        s.abandon_running(now + Duration::from_secs(1), Outcome::Cancelled);
+        assert_eq!(s.take_abandoned(), vec![(0, Outcome::Cancelled)]);
+        assert!(s.is_done());
+        assert!((s.seconds()[0] - 1.0).abs() < 1e-9);
+        assert!(!s.finish(0, true, Some("too late".into()), Duration::ZERO));
+        assert_eq!(s.take_garbage().len(), 1, "late result is discarded");
+    }
+
+    #[test]
+    fn group_timeout_abandons_running_and_skips_unstarted_nodes() {
+        // Group 7: 0 (runs long) -> 1. Group 8: 2 consumes 0's output via deps_any/inputs, 3 free.
+        let p = plan(4, |s| {
+            s.group = vec![7, 7, 8, 8];
+            s.deps_ok[1] = vec![0];
+            s.inputs[2] = vec![0];
+        });
+        let t = Duration::from_secs(1);
+        let mut s = Scheduler::<String>::new(p, Some(t));
+        let t0 = Instant::now();
+        assert_eq!(s.next_run(t0).unwrap().node, 0);
+        assert_eq!(s.next_deadline(), Some(t0 + t));
+        // Group 8 starts later, so it has time left when group 7 expires.
+        assert_eq!(s.next_run(t0 + Duration::from_millis(500)).unwrap().node, 3);
+
+        s.poll_timeouts(t0 + Duration::from_millis(999));
+        assert!(!s.has_abandoned());
+        s.poll_timeouts(t0 + t);
+        assert_eq!(s.take_abandoned(), vec![(0, Outcome::Timeout)]);
+        assert_eq!(s.take_notices(), vec![(1, Outcome::Timeout)]);
+        assert_eq!(s.status(0), Some(Outcome::Timeout));
+
+        // Group 8 is unaffected; its consumer of 0 gets None.
+        let d2 = s.next_run(t0 + t).unwrap();
+        assert_eq!(d2.node, 2);
+        assert!(d2.inputs[0].is_none());
+        assert!(s.finish(2, true, None, Duration::ZERO));
+        assert!(s.finish(3, true, None, Duration::ZERO));
+        // The abandoned call returns eventually: its result is discarded.
+        assert!(!s.finish(0, true, Some("late".into()), Duration::ZERO));
+        assert_eq!(s.take_garbage().len(), 1);
+        assert!(s.is_done());
+        assert_eq!(statuses(&s), vec!["timeout", "timeout", "ok", "ok"]);
+        assert_eq!(s.next_deadline(), None);
+    }
+
+    #[test]
+    fn timed_out_group_does_not_start_queued_nodes() {
+        let p = plan(2, |_| {});
+        let t = Duration::from_millis(10);
+        let mut s = Scheduler::<String>::new(p, Some(t));
+        let t0 = Instant::now();
+        s.next_run(t0).unwrap();
+        s.finish(0, true, None, Duration::ZERO);
+        // Node 1 is ready, but by the time a worker asks, the group's time is up.
+        assert!(s.next_run(t0 + t).is_none());
+        assert_eq!(s.take_notices(), vec![(1, Outcome::Timeout)]);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn a_long_chain_of_skips_does_not_recurse() {
+        let n = 200_000;
+        let p = plan(n, |s| {
+            for i in 1..n {
+                s.deps_ok[i] = vec![i - 1];
+            }
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let (order, _) = drive(&mut s, |_, _| (false, None));
+        assert_eq!(order, vec![0]);
+        assert_eq!(s.take_notices().len(), n - 1);
+    }
+
+    #[test]
+    fn empty_plan_is_done() {
+        let s = Scheduler::<String>::new(plan(0, |_| {}), None);
+        assert!(s.is_done());
+    }
+}
