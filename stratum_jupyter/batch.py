@@ -1,0 +1,163 @@
+"""The Python API: capture pipelines, run them as one batch, get results back."""
+
+from __future__ import annotations
+
+import linecache
+import os
+import types
+from collections.abc import Callable, MutableMapping
+
+from .capture import Step, capture_steps
+from .execution import Execution
+from .graph import BatchGraph, Pipeline
+from .plan import build_plan
+from .results import PipelineResult, RunResult, write_back
+from .runtime import get_backend
+from .streams import routed_output
+
+_LIBRARY_ROOTS = {
+    "pandas", "numpy", "sklearn", "scipy", "math", "statistics", "json", "os", "re", "time", "datetime",
+    "collections", "itertools", "functools", "random", "pathlib", "warnings", "joblib", "lightgbm",
+    "xgboost", "pickle", "csv", "string", "typing", "dataclasses", "operator", "builtins", "pyarrow",
+}
+
+
+class Batch:
+    """Pipelines captured for one batched run.
+
+    >>> b = Batch()
+    >>> _ = b.add("x = 1 + 1", name="p1", isolated=True)
+    >>> b.run(backend="python")["p1"].namespace
+    {'x': 2}
+    """
+
+    def __init__(self, namespace: MutableMapping[str, object] | None = None, shell=None) -> None:
+        self.namespace: MutableMapping[str, object] = namespace if namespace is not None else {}
+        self.shell = shell
+        self.pending: list[Pipeline] = []
+        self.results = RunResult()
+        self.listeners: list[Callable[[dict], None]] = []
+        self._captured = 0
+        self._last_graph: BatchGraph | None = None
+
+    # -- capture ------------------------------------------------------------------------------
+    def add(self, code: str, name: str | None = None, isolated: bool = False) -> Pipeline:
+        """Capture ``code`` as pipeline ``name`` (default ``p1``, ``p2``, …); nothing runs yet.
+
+        Raises SyntaxError (with the cell's own line numbers) and captures nothing if the code
+        does not parse. A pending pipeline with the same name is replaced.
+        """
+        if name is not None and (not isinstance(name, str) or not name.isidentifier()):
+            raise ValueError(f"pipeline name must be an identifier, got {name!r}")
+        name = name or self._next_name()
+        filename = f"<cell {name}>"
+        steps = capture_steps(code, filename, self._libraries(isolated))
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        pipeline = Pipeline(name=name, code=code, isolated=isolated, steps=steps, filename=filename)
+        self.pending = [p for p in self.pending if p.name != name] + [pipeline]
+        self._captured += 1
+        self._last_graph = None
+        return pipeline
+
+    def _next_name(self) -> str:
+        taken = {p.name for p in self.pending} | set(self.results)
+        number = self._captured + 1
+        while f"p{number}" in taken:
+            number += 1
+        return f"p{number}"
+
+    def _libraries(self, isolated: bool) -> set[str]:
+        """Names already bound to library modules/functions: calling them mutates nothing we track."""
+        if isolated:
+            return set()
+        names = set()
+        for name, value in list(self.namespace.items()):
+            module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
+            if isinstance(module, str) and module.split(".")[0] in _LIBRARY_ROOTS and (
+                isinstance(value, types.ModuleType) or callable(value)
+            ):
+                names.add(name)
+        for pipeline in self.pending:
+            if not pipeline.isolated:
+                names |= {n for s in pipeline.steps if _is_import(s) for n in s.writes}
+        return names
+
+    def clear(self) -> None:
+        """Forget pending pipelines and past results."""
+        self.pending = []
+        self.results = RunResult()
+        self._captured = 0
+        self._last_graph = None
+
+    # -- inspection -----------------------------------------------------------------------------
+    def graph(self) -> BatchGraph:
+        """The merged graph of the pending pipelines (or of the last run when none is pending)."""
+        if self.pending:
+            if self._last_graph is None or [id(p) for p in self._last_graph.pipelines] != [id(p) for p in self.pending]:
+                self._last_graph = BatchGraph(list(self.pending), self.namespace, os.getcwd())
+            return self._last_graph
+        if self._last_graph is not None:
+            return self._last_graph
+        return BatchGraph([], self.namespace, os.getcwd())
+
+    def explain(self) -> str:
+        """Pipelines, steps captured, unique steps after merging, and which steps are shared."""
+        return self.graph().explain()
+
+    def graph_view(self) -> dict:
+        """Graph description for the widget (nodes are unique steps, edges are dataflow)."""
+        return self.graph().view()
+
+    def add_listener(self, listener: Callable[[dict], None]) -> None:
+        """Call ``listener(event)`` for every node status change during runs."""
+        self.listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[dict], None]) -> None:
+        if listener in self.listeners:
+            self.listeners.remove(listener)
+
+    # -- running ------------------------------------------------------------------------------
+    def run(
+        self, jobs: int | None = None, timeout: float | None = None, backend: str = "local"
+    ) -> RunResult:
+        """Run every pending pipeline as one batch; returns the results of this run.
+
+        The kernel namespace (``self.namespace``) ends up as running the cells one after
+        another in capture order would leave it.
+        """
+        if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
+            raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        run_plan = get_backend(backend)
+        if not self.pending:
+            return RunResult()
+        graph = self.graph()
+        plan = build_plan(graph)
+        execution = Execution(graph, self.namespace, self.listeners)
+        with routed_output(self.shell):
+            stats = run_plan(
+                plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
+                execution.run_node, execution.skip_node,
+                jobs=jobs or os.cpu_count() or 1, timeout=timeout, grace=5.0, poll_ms=50,
+            )
+        results = execution.finalize()
+        write_back(self.namespace, results)
+        run = RunResult(results)
+        run.stats = dict(stats)
+        run.stats.update(
+            pipelines=len(results), captured_steps=graph.captured_steps(), unique_steps=graph.unique_steps(),
+            executed=sum(1 for n in graph.nodes if n.kind == "exec"),
+        )
+        self.pending = []
+        self.results.update(run)
+        if stats.get("interrupted"):
+            raise KeyboardInterrupt("stratum run interrupted; completed pipelines were written back")
+        return run
+
+
+def _is_import(step: Step) -> bool:
+    return type(step.tree).__name__ in ("Import", "ImportFrom")
+
+
+__all__ = ["Batch", "PipelineResult", "RunResult"]

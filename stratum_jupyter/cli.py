@@ -1,0 +1,94 @@
+"""``stratum`` console script: run, verify and benchmark batches of scripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .runtime import BACKENDS
+
+
+def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
+    scripts = []
+    for path in paths:
+        file = Path(path)
+        if not file.is_file():
+            raise SystemExit(f"stratum: no such script: {path}")
+        scripts.append((file.stem, file.read_text()))
+    names = [n for n, _ in scripts]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise SystemExit(f"stratum: scripts must have distinct file names, repeated: {', '.join(sorted(duplicates))}")
+    return scripts
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    from .batch import Batch
+
+    batch = Batch()
+    for name, code in _read_scripts(args.scripts):
+        name = name if name.isidentifier() else "_" + "".join(c if c.isalnum() else "_" for c in name)
+        try:
+            batch.add(code, name=name, isolated=True)
+        except SyntaxError as error:
+            print(f"{name}: syntax error, line {error.lineno}: {error.msg}", file=sys.stderr)
+    if not batch.pending:
+        print("stratum run: nothing to run", file=sys.stderr)
+        return 1
+    results = batch.run(jobs=args.jobs, timeout=args.timeout, backend=args.backend)
+    for result in results.values():
+        if result.stdout:
+            print(f"── {result.name} ──\n{result.stdout}", end="" if result.stdout.endswith("\n") else "\n")
+        if result.error:
+            print(f"── {result.name} [{result.status}] ──\n{result.error}", file=sys.stderr)
+    print(results.table().to_string())
+    return 0 if all(r.status == "ok" for r in results.values()) else 1
+
+
+def _command_verify(args: argparse.Namespace) -> int:
+    from .verify import format_rows, verify_scripts
+
+    rows = verify_scripts(args.scripts, jobs=args.jobs)
+    print(format_rows(rows))
+    return 0 if all(row.verdict == "identical" for row in rows) else 1
+
+
+def _command_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    return bench.run_from_args(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stratum", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run scripts as one batch (each isolated) and print the leaderboard")
+    run.add_argument("scripts", nargs="+", metavar="SCRIPT")
+    run.add_argument("--jobs", type=int, default=None)
+    run.add_argument("--timeout", type=float, default=None)
+    run.add_argument("--backend", choices=BACKENDS, default="local")
+    run.set_defaults(handler=_command_run)
+    verify = commands.add_parser("verify", help="compare batch results with plain sequential execution")
+    verify.add_argument("scripts", nargs="+", metavar="SCRIPT")
+    verify.add_argument("--jobs", type=int, default=None)
+    verify.set_defaults(handler=_command_verify)
+    bench = commands.add_parser("bench", help="benchmark suite: batch vs the ways pipelines run today")
+    try:
+        from . import bench as bench_module
+
+        bench_module.add_arguments(bench)
+    except ImportError:
+        pass
+    bench.set_defaults(handler=_command_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``stratum`` console script."""
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

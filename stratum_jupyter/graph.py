@@ -1,0 +1,383 @@
+"""Steps → batch graph.
+
+Every captured cell is a *pipeline*: a sequence of steps. The graph simulates each
+pipeline's namespace symbolically — a name maps to a *version*, the identity of the value
+bound to it — so that a step's fingerprint (its code plus the versions it reads, plus the
+files and RNG state it depends on) is equal exactly when the step would compute the same
+thing. The first step with a given fingerprint *executes*; later ones *reuse* its outputs.
+
+Isolation is decided here too: a step that may mutate a value in place works on a copy when
+any other pipeline (or a later point of its own lineage) can still observe that value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .capture import Step
+
+KERNEL = -1  # lineage of the non-isolated cells: they share the kernel namespace, in order
+RNG = "@rng"
+FS_ANY = "@fs_any"  # bumped by every file write
+FS_DYNAMIC = "@fs_dynamic"  # bumped by writes to paths only known at run time
+
+
+@dataclass
+class Pipeline:
+    """A captured cell."""
+
+    name: str
+    code: str
+    isolated: bool
+    steps: list[Step]
+    filename: str
+
+    @property
+    def lineage(self) -> int:
+        return KERNEL if not self.isolated else id(self)
+
+
+@dataclass
+class Node:
+    """One step of one pipeline, placed in the graph."""
+
+    id: int
+    pipeline: int  # index into BatchGraph.pipelines; -1 for write-back nodes
+    step: Step | None
+    key: str
+    kind: str  # "exec" (runs the code) | "reuse" (binds an earlier node's outputs) | "writeback"
+    source: int | None = None  # the exec node a reuse node takes its outputs from
+    reads: dict[str, str] = field(default_factory=dict)  # name → version
+    outputs: frozenset[str] = frozenset()
+    mutated: frozenset[str] = frozenset()
+    mutated_versions: frozenset[str] = frozenset()
+    copy_before: bool = False
+    rng: bool = False
+    lineage: int = 0
+    position: int = 0
+    deps_any: set[int] = field(default_factory=set)
+    writeback_of: int | None = None
+
+
+class BatchGraph:
+    """All captured pipelines merged into one graph of unique steps."""
+
+    def __init__(
+        self, pipelines: list[Pipeline], kernel_names: Mapping[str, object] | None = None, cwd: str | None = None
+    ) -> None:
+        self.pipelines = pipelines
+        self.kernel_names = kernel_names or {}
+        self.cwd = cwd or os.getcwd()
+        self.nodes: list[Node] = []
+        self.pipeline_nodes: dict[int, list[int]] = defaultdict(list)
+        self.first_exec: dict[str, int] = {}
+        self.producer: dict[str, int] = {}
+        self.lazy: dict[str, frozenset[str]] = {}
+        self.links: dict[str, set[str]] = defaultdict(set)
+        self.observed: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.files: dict[str, str] = {}  # pseudo-name → version (file state is global, not per lineage)
+        self.file_readers: dict[str, list[int]] = defaultdict(list)
+        self.file_writer: dict[str, int] = {}
+        self.kernel_env: dict[str, str] = {RNG: "kernel-rng"}
+        self.kernel_tail: int | None = None
+        self.kernel_position = 0
+        self.kernel_seeded = False
+        self.kernel_dynamic = False
+        self.final_env: dict[int, dict[str, str]] = {}
+        for index, pipeline in enumerate(pipelines):
+            self._add_pipeline(index, pipeline)
+        self._decide_copies()
+
+    # -- building -------------------------------------------------------------------------
+    def _add_pipeline(self, index: int, pipeline: Pipeline) -> None:
+        if pipeline.isolated:
+            env: dict[str, str] = {RNG: f"unseeded:{pipeline.name}"}
+            position, seeded, dynamic = 0, False, False
+        else:
+            env = self.kernel_env
+            position, seeded, dynamic = self.kernel_position, self.kernel_seeded, self.kernel_dynamic
+            if self.kernel_tail is not None:
+                pass  # the first node waits for the lineage's previous node (below)
+        lineage = pipeline.lineage
+        previous_tail = self.kernel_tail if not pipeline.isolated else None
+        for step in pipeline.steps:
+            position += 1
+            node = self._add_step(index, pipeline, step, env, lineage, position, seeded, dynamic)
+            if previous_tail is not None:
+                node.deps_any.add(previous_tail)
+                previous_tail = None
+            seeded = seeded or step.rng_seed
+            dynamic = dynamic or step.dynamic
+        for version in {v for n, v in env.items() if not n.startswith("@")}:
+            self.observed[version].append((lineage, position + 0.5))
+        self.final_env[index] = dict(env)
+        if pipeline.isolated:
+            self._record_isolated_writeback(index, env)
+        else:
+            self.kernel_position, self.kernel_seeded, self.kernel_dynamic = position, seeded, dynamic
+            if self.pipeline_nodes[index]:
+                self.kernel_tail = self.pipeline_nodes[index][-1]
+
+    def _record_isolated_writeback(self, index: int, env: dict[str, str]) -> None:
+        """An isolated cell's names land in the kernel namespace after it, like running it there."""
+        for name, version in env.items():
+            if not name.startswith("@"):
+                self.kernel_env[name] = version
+        if not any(not p.isolated for p in self.pipelines[index + 1 :]):
+            return  # no later kernel cell can see them: the final write-back suffices
+        self.kernel_position += 1
+        node = Node(
+            id=len(self.nodes), pipeline=-1, step=None, key=f"writeback:{index}", kind="writeback",
+            lineage=KERNEL, position=self.kernel_position, writeback_of=index,
+        )
+        if self.pipeline_nodes[index]:
+            node.deps_any.add(self.pipeline_nodes[index][-1])
+        if self.kernel_tail is not None:
+            node.deps_any.add(self.kernel_tail)
+        self.nodes.append(node)
+        self.kernel_tail = node.id
+
+    def _version(self, env: dict[str, str], lineage: int, name: str) -> str | None:
+        if name in env:
+            return env[name]
+        if lineage == KERNEL and name in self.kernel_names:
+            env[name] = f"kernel:{name}"
+            return env[name]
+        return None
+
+    def _add_step(
+        self, index: int, pipeline: Pipeline, step: Step, env: dict[str, str], lineage: int,
+        position: int, seeded: bool, dynamic: bool,
+    ) -> Node:
+        reads = set(step.reads)
+        if step.dynamic or dynamic:
+            reads |= {n for n in env if not n.startswith("@")}
+        pending = list(reads)
+        while pending:  # functions and objects built from them read their globals when called
+            version = self._version(env, lineage, pending.pop())
+            for name in self.lazy.get(version, ()) if version else ():
+                if name not in reads:
+                    reads.add(name)
+                    pending.append(name)
+        mutated_versions = self._closure(
+            {v for n in step.mutates if (v := self._version(env, lineage, n)) is not None}
+        )
+        mutated = frozenset(n for n, v in env.items() if v in mutated_versions and not n.startswith("@"))
+        reads |= mutated
+
+        rng = step.rng or (seeded and step.calls)
+        salt = ""
+        if step.clock or step.dynamic or dynamic or (step.rng and not seeded and not step.rng_seed):
+            salt = f"{pipeline.name}:{step.index}"  # non-deterministic or opaque: never merged
+        pseudo_reads, pseudo_writes = self._file_effects(step)
+        read_versions = {n: v for n in reads if (v := self._version(env, lineage, n)) is not None}
+        if rng:
+            read_versions[RNG] = env[RNG]
+        for name in pseudo_reads:
+            read_versions[name] = self.files.setdefault(name, self._disk_version(name))
+        key = hashlib.sha256(
+            repr((step.fingerprint, sorted(read_versions.items()), sorted(reads - set(read_versions)), salt)).encode()
+        ).hexdigest()[:20]
+
+        node = Node(
+            id=len(self.nodes), pipeline=index, step=step, key=key, kind="exec", reads=read_versions,
+            outputs=frozenset(step.writes | mutated), mutated=mutated, mutated_versions=frozenset(mutated_versions),
+            rng=rng, lineage=lineage, position=position,
+        )
+        if key in self.first_exec and not step.is_definition:
+            node.kind, node.source = "reuse", self.first_exec[key]
+        else:
+            self.first_exec.setdefault(key, node.id)
+        self.nodes.append(node)
+        self.pipeline_nodes[index].append(node.id)
+
+        for name, version in read_versions.items():
+            if name.startswith("@file:") or name.startswith("@fs"):
+                producer = self.producer.get(version)
+                if producer is not None and self.nodes[producer].pipeline != index:
+                    node.deps_any.add(producer)
+            elif not name.startswith("@"):
+                self.observed[version].append((lineage, position))
+        self._order_file_access(node, pseudo_reads, pseudo_writes)
+
+        inherited = frozenset().union(*(self.lazy.get(v, frozenset()) for v in read_versions.values()))
+        before = dict(env)
+        for name in step.writes | mutated:
+            version = f"{key}:{name}"
+            env[name] = version
+            self.producer[version] = node.id
+            self.lazy[version] = inherited | step.lazy
+        for name in step.deletes:
+            env.pop(name, None)
+        for target, sources in step.aliases:
+            for source in sources:
+                if source in before and target in env:
+                    self._link(env[target], before[source])
+        for name in mutated:
+            self._link(env[name], before[name])
+            for other in mutated:
+                self._link(env[name], env[other])
+        if rng:
+            env[RNG] = f"{key}:{RNG}"
+        for name in pseudo_writes:
+            self.files[name] = f"{key}:{name}"
+            self.producer[self.files[name]] = node.id
+        return node
+
+    def _file_effects(self, step: Step) -> tuple[list[str], list[str]]:
+        reads: list[str] = []
+        writes: list[str] = []
+        for access in step.files:
+            if access.path is None:
+                reads += [FS_ANY, FS_DYNAMIC]
+                writes += [FS_DYNAMIC, FS_ANY] if access.mode == "w" else []
+            else:
+                name = "@file:" + os.path.normpath(os.path.join(self.cwd, access.path))
+                reads += [name, FS_DYNAMIC]
+                writes += [name, FS_ANY] if access.mode == "w" else []
+        return reads, writes
+
+    def _disk_version(self, name: str) -> str:
+        if not name.startswith("@file:"):
+            return f"disk:{name}"
+        path = name[len("@file:") :]
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return f"disk:{path}:missing"
+        return f"disk:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+
+    def _order_file_access(self, node: Node, reads: list[str], writes: list[str]) -> None:
+        """Writes wait for earlier readers and writers of the same file; reads wait for the last writer."""
+        for name in set(reads) | set(writes):
+            if name in writes:
+                node.deps_any.update(r for r in self.file_readers[name] if self.nodes[r].pipeline != node.pipeline)
+            writer = self.file_writer.get(name)
+            if writer is not None and self.nodes[writer].pipeline != node.pipeline:
+                node.deps_any.add(writer)
+        for name in reads:
+            self.file_readers[name].append(node.id)
+        for name in writes:
+            self.file_writer[name] = node.id
+            self.file_readers[name] = []
+
+    def _link(self, a: str, b: str) -> None:
+        if a != b:
+            self.links[a].add(b)
+            self.links[b].add(a)
+
+    def _closure(self, versions: set[str]) -> set[str]:
+        seen = set(versions)
+        pending = list(versions)
+        while pending:
+            for other in self.links.get(pending.pop(), ()):
+                if other not in seen:
+                    seen.add(other)
+                    pending.append(other)
+        return seen
+
+    def _decide_copies(self) -> None:
+        """Copy before mutating when anything other than this lineage's past can see the value."""
+        for node in self.nodes:
+            if not node.mutated:
+                continue
+            node.copy_before = any(
+                lineage != node.lineage or position > node.position
+                for version in node.mutated_versions
+                for lineage, position in self.observed.get(version, ())
+            )
+
+    # -- queries --------------------------------------------------------------------------
+    def unique_steps(self) -> int:
+        return len({n.key for n in self.nodes if n.kind != "writeback"})
+
+    def captured_steps(self) -> int:
+        return sum(len(p.steps) for p in self.pipelines)
+
+    def pipelines_by_key(self) -> dict[str, list[str]]:
+        users: dict[str, list[str]] = defaultdict(list)
+        for node in self.nodes:
+            if node.kind != "writeback":
+                name = self.pipelines[node.pipeline].name
+                if name not in users[node.key]:
+                    users[node.key].append(name)
+        return users
+
+    def shared_with_earlier(self, index: int) -> int:
+        """How many steps of pipeline ``index`` merge with steps of earlier pipelines."""
+        earlier = {n.key for n in self.nodes if 0 <= n.pipeline < index}
+        return sum(1 for i in self.pipeline_nodes[index] if self.nodes[i].key in earlier)
+
+    def explain(self) -> str:
+        """Human summary: pipelines, steps captured, unique steps, which are shared by whom."""
+        users = self.pipelines_by_key()
+        lines = [
+            f"{len(self.pipelines)} pipelines, {self.captured_steps()} steps captured, "
+            f"{self.unique_steps()} unique after merging"
+        ]
+        shown = set()
+        shared = [n for n in self.nodes if n.kind != "writeback" and len(users[n.key]) > 1]
+        if shared:
+            lines.append("shared steps:")
+        for node in shared:
+            if node.key in shown:
+                continue
+            shown.add(node.key)
+            lines.append(f"  ×{len(users[node.key])}  {node.step.label}   ({', '.join(users[node.key])})")
+        for pipeline in self.pipelines:
+            marks = []
+            for i in self.pipeline_nodes[self.pipelines.index(pipeline)]:
+                node = self.nodes[i]
+                marks.append("=" if len(users[node.key]) > 1 else "+")
+            mode = "isolated" if pipeline.isolated else "kernel"
+            lines.append(f"  {pipeline.name:<12} {mode:<8} {len(pipeline.steps):>3} steps  {''.join(marks)}")
+        lines.append("  (= shared step, + own step)")
+        return "\n".join(lines)
+
+    def view(self) -> dict:
+        """Graph description for the widget: unique steps as nodes, dataflow as edges."""
+        users = self.pipelines_by_key()
+        ids: dict[str, str] = {}
+        nodes = []
+        edges = set()
+        for node in self.nodes:
+            if node.kind == "writeback":
+                continue
+            if node.key not in ids:
+                ids[node.key] = f"n{len(ids)}"
+                nodes.append(
+                    {
+                        "id": ids[node.key], "label": node.step.label, "code": node.step.source,
+                        "pipelines": users[node.key], "shared": len(users[node.key]),
+                    }
+                )
+            for version in node.reads.values():
+                producer = self.producer.get(version)
+                if producer is not None and self.nodes[producer].kind != "writeback":
+                    edges.add((ids[self.nodes[producer].key], ids[node.key]))
+        for pipeline_nodes in self.pipeline_nodes.values():  # keep each pipeline's order visible
+            for a, b in zip(pipeline_nodes, pipeline_nodes[1:]):
+                ka, kb = self.nodes[a].key, self.nodes[b].key
+                if ka in ids and kb in ids and not any(e[1] == ids[kb] for e in edges):
+                    edges.add((ids[ka], ids[kb]))
+        return {
+            "pipelines": [p.name for p in self.pipelines],
+            "nodes": nodes,
+            "edges": sorted([list(e) for e in edges if e[0] != e[1]]),
+            "captured_steps": self.captured_steps(),
+            "unique_steps": self.unique_steps(),
+        }
+
+    def node_view_id(self, node_id: int) -> str | None:
+        """The widget id of a node (its unique step), or None for internal nodes."""
+        if not hasattr(self, "_view_ids"):
+            self._view_ids: dict[str, str] = {}
+            for node in self.nodes:
+                if node.kind != "writeback" and node.key not in self._view_ids:
+                    self._view_ids[node.key] = f"n{len(self._view_ids)}"
+        node = self.nodes[node_id]
+        return self._view_ids.get(node.key) if node.kind != "writeback" else None

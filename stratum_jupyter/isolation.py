@@ -1,0 +1,39 @@
+"""Copies that keep one pipeline's in-place changes away from every other pipeline."""
+
+from __future__ import annotations
+
+import copy
+import types
+
+_ATOMIC = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, types.MethodType)
+
+
+def isolate(values: dict[str, object]) -> dict[str, object]:
+    """Deep-copy a group of values together, so names that shared an object still share its copy.
+
+    Modules, functions and classes are shared as they are. A value that cannot be copied
+    (a generator, an open file) is shared too: there is no faithful copy of it.
+    """
+    memo: dict[int, object] = {}
+    for value in values.values():
+        _remember_atomic(value, memo)
+    copies = {}
+    for name, value in values.items():
+        try:
+            copies[name] = copy.deepcopy(value, memo)
+        except Exception:  # noqa: BLE001 - uncopyable objects stay shared
+            copies[name] = value
+    return copies
+
+
+def _remember_atomic(value: object, memo: dict[int, object]) -> None:
+    if isinstance(value, _ATOMIC):
+        memo[id(value)] = value
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            if isinstance(item, _ATOMIC):
+                memo[id(item)] = item
+    elif isinstance(value, dict):
+        for item in value.values():
+            if isinstance(item, _ATOMIC):
+                memo[id(item)] = item

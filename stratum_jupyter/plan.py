@@ -1,0 +1,43 @@
+"""Batch graph → plan: the flat arrays the runtime's scheduling loop works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .graph import BatchGraph
+
+
+@dataclass
+class Plan:
+    """Per node: what must finish first, whose output it takes, its priority and pipeline."""
+
+    deps_ok: list[list[int]]  # previous step of the same pipeline: must have succeeded
+    deps_any: list[list[int]]  # ordering only (files, the kernel's cell order)
+    inputs: list[list[int]]  # the exec node a reuse node replays
+    priority: list[float]
+    group: list[int]
+
+
+def build_plan(graph: BatchGraph) -> Plan:
+    """Edges always point from a lower to a higher node index."""
+    count = len(graph.nodes)
+    deps_ok: list[list[int]] = [[] for _ in range(count)]
+    for node_ids in graph.pipeline_nodes.values():
+        for previous, current in zip(node_ids, node_ids[1:]):
+            deps_ok[current].append(previous)
+    consumers = [0] * count
+    for node in graph.nodes:
+        if node.source is not None:
+            consumers[node.source] += 1
+    remaining = [0.0] * count
+    for node_ids in graph.pipeline_nodes.values():
+        for rank, node_id in enumerate(reversed(node_ids)):
+            remaining[node_id] = float(rank)
+    return Plan(
+        deps_ok=deps_ok,
+        deps_any=[sorted(n.deps_any) for n in graph.nodes],
+        inputs=[[n.source] if n.source is not None else [] for n in graph.nodes],
+        # Work others wait on first, then long pipelines (critical path).
+        priority=[remaining[i] + 10.0 * consumers[i] for i in range(count)],
+        group=[n.pipeline if n.pipeline >= 0 else len(graph.pipelines) + i for i, n in enumerate(graph.nodes)],
+    )
