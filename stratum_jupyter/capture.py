@@ -24,6 +24,7 @@ from .purity import (
     PURE_BUILTINS,
     PURE_METHODS,
     RNG_MODULES,
+    VIEW_FUNCTIONS,
 )
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -213,9 +214,24 @@ def _assigned_names(target: ast.AST) -> list[str]:
     return []
 
 
-def _value_names(node: ast.AST) -> set[str]:
-    """Names whose objects an expression's value may be (or contain, or view)."""
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+def _value_names(node: ast.AST, libraries: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
+    """Names whose objects an expression's value may be (or contain, or view).
+
+    A library function's result is a new object, except for the few that may hand back
+    their argument or a view of it (``np.asarray``, ``pd.DataFrame(arr)``)."""
+    if isinstance(node, ast.Call):
+        root = _root_name(node.func)
+        last = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if isinstance(node.func, ast.Attribute) and _root_name(node.func.value) not in libraries:
+            return _value_names(node.func.value, libraries)  # a method's result may view its receiver
+        if (root in libraries or last in PURE_BUILTINS) and last not in VIEW_FUNCTIONS:
+            return set()
+    if isinstance(node, ast.Name):
+        return {node.id} if isinstance(node.ctx, ast.Load) else set()
+    names: set[str] = set()
+    for child in ast.iter_child_nodes(node):
+        names |= _value_names(child, libraries)
+    return names
 
 
 class _StepVisitor(ast.NodeVisitor):
@@ -254,7 +270,7 @@ class _StepVisitor(ast.NodeVisitor):
                 self.shadowed_builtins.add(node.id)
 
     def _alias(self, targets: list[str], value: ast.AST) -> None:
-        sources = _value_names(value) - self.libraries - BUILTIN_NAMES
+        sources = _value_names(value, self.libraries) - self.libraries - BUILTIN_NAMES
         if self._function_depth == 0:
             for target in targets:
                 self.aliases.setdefault(target, set()).update(sources)
@@ -445,7 +461,7 @@ class _StepVisitor(ast.NodeVisitor):
                     if attr in ("append", "extend", "insert", "add", "update", "setdefault", "appendleft"):
                         # The container now holds these objects: later mutation through it reaches them.
                         self.contains.setdefault(receiver, set()).update(
-                            n for a in [*node.args, *[k.value for k in node.keywords]] for n in _value_names(a)
+                            n for a in [*node.args, *[k.value for k in node.keywords]] for n in _value_names(a, self.libraries)
                             if n not in self.libraries
                         )
                 return

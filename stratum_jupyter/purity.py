@@ -68,3 +68,6 @@ FILE_WRITERS = frozenset(
         "mkdir", "remove", "unlink", "rmtree", "rename_file", "savefig", "touch",
     }
 )
+
+# Library functions whose result may be (or view) their argument.
+VIEW_FUNCTIONS = frozenset({"asarray", "asanyarray", "ascontiguousarray", "asfortranarray", "DataFrame", "Series", "frombuffer", "atleast_1d", "atleast_2d", "squeeze", "ravel", "reshape", "transpose", "broadcast_to", "as_strided", "view"})

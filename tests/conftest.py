@@ -1,0 +1,45 @@
+"""Shared fixtures: both executors, and the plain sequential reference for cells."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib.util
+import io
+from contextlib import redirect_stdout
+
+import pytest
+
+HAS_NATIVE = importlib.util.find_spec("stratum_jupyter._native") is not None
+
+
+@pytest.fixture(params=["local", "python"])
+def backend(request) -> str:
+    if request.param == "local" and not HAS_NATIVE:
+        pytest.skip("Rust extension not built")
+    return request.param
+
+
+def run_cells_plainly(cells: list[tuple[str, bool]], namespace: dict | None = None) -> tuple[dict, list[dict]]:
+    """Reference semantics: cells one after another; isolated ones in a fresh namespace whose
+    names are then written to the kernel namespace; errors stop the cell, not the sequence."""
+    kernel = namespace if namespace is not None else {}
+    kernel.setdefault("__builtins__", builtins)
+    per_cell = []
+    for code, isolated in cells:
+        ns = {"__name__": "__main__", "__builtins__": builtins} if isolated else kernel
+        before = dict(ns)
+        out = io.StringIO()
+        status = "ok"
+        with redirect_stdout(out):
+            for stmt in ast.parse(code).body:
+                try:
+                    exec(compile(ast.Module([stmt], []), "<plain>", "exec"), ns)
+                except Exception:
+                    status = "failed"
+                    break
+        bound = {k: v for k, v in ns.items() if not k.startswith("__") and (isolated or before.get(k, object()) is not v)}
+        if isolated:
+            kernel.update(bound)
+        per_cell.append({"status": status, "namespace": bound, "stdout": out.getvalue()})
+    return kernel, per_cell

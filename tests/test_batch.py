@@ -1,0 +1,220 @@
+"""The core promise: a batch run equals running the cells one by one, with shared work done once."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stratum_jupyter import Batch
+from stratum_jupyter.compare import first_difference
+
+from conftest import run_cells_plainly
+
+LOAD = textwrap.dedent(
+    """
+    import pandas as pd
+    import numpy as np
+    df = pd.read_csv(PATH)
+    df["ratio"] = df["a"] / (df["b"] + 1)
+    df["log_a"] = np.log1p(df["a"])
+    """
+)
+
+
+@pytest.fixture
+def csv_path(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.integers(0, 100, 200), "b": rng.integers(0, 50, 200), "y": rng.normal(size=200)})
+    path = tmp_path / "data.csv"
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def _user_names(ns: dict) -> dict:
+    return {k: v for k, v in ns.items() if not k.startswith("_") and k != "stratum_results"}
+
+
+def test_identical_loading_and_features_run_once(csv_path, backend, monkeypatch):
+    calls = []
+    real = pd.read_csv
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: calls.append(a) or real(*a, **k))
+    batch = Batch()
+    prefix = f"PATH = {csv_path!r}\n" + LOAD
+    for alpha in (0.1, 1.0, 10.0):
+        batch.add(prefix + f"score = float((df['ratio'] * {alpha}).sum())\n", name=f"a{int(alpha * 10)}", isolated=True)
+    graph = batch.graph()
+    assert graph.captured_steps() == 3 * 7
+    assert graph.unique_steps() == 7 + 2  # the six shared steps (import, PATH, …) once, plus three scores
+    explain = batch.explain()
+    assert "×3  df = pd.read_csv(PATH)" in explain
+    results = batch.run(backend=backend)
+    assert len(calls) == 1
+    assert results.stats["executed"] == 9
+    expected = {f"a{int(a * 10)}": float((pd.read_csv(csv_path).eval("a / (b + 1)") * a).sum()) for a in (0.1, 1.0, 10.0)}
+    for name, score in expected.items():
+        assert results[name].status == "ok"
+        assert results[name].namespace["score"] == pytest.approx(score)
+
+
+def test_kernel_cells_reading_the_same_csv_share_it(csv_path, backend, monkeypatch):
+    calls = []
+    real = pd.read_csv
+    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: calls.append(a) or real(*a, **k))
+    ns = {"PATH": csv_path}
+    batch = Batch(namespace=ns)
+    batch.add(LOAD + "s1 = df['ratio'].sum()\ndf['extra'] = 1\n", name="c1")
+    batch.add(LOAD + "s2 = df['log_a'].sum()\ncols = list(df.columns)\n", name="c2")
+    assert "×2  df = pd.read_csv(PATH)" in batch.explain()
+    batch.run(backend=backend)
+    assert len(calls) == 1
+    plain, _ = run_cells_plainly([(LOAD + "s1 = df['ratio'].sum()\ndf['extra'] = 1\n", False),
+                                  (LOAD + "s2 = df['log_a'].sum()\ncols = list(df.columns)\n", False)],
+                                 {"PATH": csv_path})
+    assert "extra" not in ns["cols"]  # c2 reloaded: c1's in-place column must not leak
+    assert first_difference(_user_names(plain), _user_names(ns)) is None
+
+
+MUTATION_CELLS = [
+    "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})\ndf['b'] = df.a * 2\nout = df.copy()\n",
+    "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})\ndf['c'] = -df.a\nout = df.copy()\n",
+    "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})\nalias = df\nalias.drop(columns=['a'], inplace=True)\nout = df.copy()\n",
+    "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})\ndef add(d):\n    d['f'] = 1\nadd(df)\nout = df.copy()\n",
+    "import pandas as pd\ndf = pd.DataFrame({'a': [1, 2, 3]})\ntrain, test = df.iloc[:2].copy(), df.iloc[2:].copy()\nfor d in (train, test):\n    d['g'] = d.a + 1\nout = df.copy()\n",
+    "import numpy as np\narr = np.arange(5)\narr += 1\nlst = [1]\nlst.append(2)\nout = arr.sum()\n",
+    "import numpy as np\narr = np.arange(5)\nout = arr.sum()\nsnap = list(arr)\n",
+]
+
+
+def test_no_pipeline_sees_another_pipelines_in_place_change(backend):
+    batch = Batch()
+    for i, code in enumerate(MUTATION_CELLS):
+        batch.add(code, name=f"m{i}", isolated=True)
+    results = batch.run(backend=backend)
+    _, plain = run_cells_plainly([(c, True) for c in MUTATION_CELLS])
+    for i, reference in enumerate(plain):
+        got = results[f"m{i}"]
+        assert got.status == reference["status"]
+        assert first_difference(reference["namespace"], got.namespace) is None, f"m{i}"
+
+
+def test_without_isolation_copies_a_mutation_leaks(backend, monkeypatch):
+    """The check above can fail: sabotage the copy and the shared frame is corrupted."""
+    import stratum_jupyter.isolation as isolation
+
+    monkeypatch.setattr(isolation, "isolate", lambda values: values)
+    batch = Batch()
+    for i, code in enumerate(MUTATION_CELLS[:2]):
+        batch.add(code, name=f"m{i}", isolated=True)
+    results = batch.run(backend=backend)
+    _, plain = run_cells_plainly([(c, True) for c in MUTATION_CELLS[:2]])
+    assert any(first_difference(plain[i]["namespace"], results[f"m{i}"].namespace) for i in range(2))
+
+
+def test_failed_cell_keeps_names_bound_before_the_error(backend):
+    batch = Batch()
+    batch.add("x = 1\ny = [1, 2]\n\nz = y[5]\nw = 3\n", name="bad", isolated=True)
+    batch.add("x = 10\n", name="good", isolated=True)
+    results = batch.run(backend=backend)
+    bad = results["bad"]
+    assert bad.status == "failed"
+    assert bad.namespace == {"x": 1, "y": [1, 2]}
+    assert 'File "<cell bad>", line 4' in bad.error
+    assert "IndexError" in bad.error
+    assert results["good"].status == "ok"
+    table = results.table()
+    assert isinstance(table, pd.DataFrame)
+    assert table.loc["bad", "status"] == "failed"
+
+
+def test_kernel_namespace_matches_sequential_run_with_failures(backend):
+    cells = [
+        ("import math\nvalues = [1, 2, 3]\ntotal = sum(values)\n", False),
+        ("values.append(4)\nboom = values[10]\nafter = 1\n", False),
+        ("total2 = sum(values)\nsq = [math.sqrt(v) for v in values]\n", False),
+        ("iso = 5\ntotal = -1\n", True),
+        ("final = total + iso\n", False),
+    ]
+    ns: dict = {}
+    batch = Batch(namespace=ns)
+    for i, (code, isolated) in enumerate(cells):
+        batch.add(code, name=f"c{i}", isolated=isolated)
+    results = batch.run(backend=backend)
+    plain, per_cell = run_cells_plainly(cells)
+    assert [r.status for r in results.values()] == [c["status"] for c in per_cell]
+    assert first_difference(_user_names(plain), _user_names(ns)) is None
+    assert ns["final"] == 4 and "after" not in ns
+
+
+def test_seeded_global_rng_draws_match_plain_execution(backend):
+    code = "import numpy as np\nimport random\nnp.random.seed(0)\nrandom.seed(1)\na = np.random.rand(3)\nb = random.random()\nc = np.random.randint(0, 100, 4)\n"
+    other = "import numpy as np\nnp.random.seed(5)\nd = np.random.rand(2)\n"
+    batch = Batch()
+    batch.add(code, name="r1", isolated=True)
+    batch.add(other, name="r2", isolated=True)
+    batch.add(code, name="r3", isolated=True)
+    results = batch.run(jobs=2, backend=backend)
+    _, plain = run_cells_plainly([(code, True), (other, True), (code, True)])
+    for name, reference in zip(("r1", "r2", "r3"), plain):
+        assert first_difference(reference["namespace"], results[name].namespace) is None
+
+
+def test_files_written_earlier_in_the_batch_are_read_back(tmp_path, backend, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    writer = "import pandas as pd\npd.DataFrame({'v': [VALUE]}).to_csv('shared.csv', index=False)\n"
+    reader = "import pandas as pd\nseen = pd.read_csv('shared.csv')['v'].tolist()\n"
+    cells = [(writer.replace("VALUE", "1"), True), (reader, True), (writer.replace("VALUE", "2"), True), (reader, True)]
+    batch = Batch()
+    for i, (code, isolated) in enumerate(cells):
+        batch.add(code, name=f"f{i}", isolated=isolated)
+    results = batch.run(jobs=2, backend=backend)
+    assert results["f1"].namespace["seen"] == [1]
+    assert results["f3"].namespace["seen"] == [2]
+    assert pd.read_csv(tmp_path / "shared.csv")["v"].tolist() == [2]
+
+
+def test_clock_reads_are_never_merged(backend):
+    code = "import time\nt = time.perf_counter_ns()\n"
+    batch = Batch()
+    batch.add(code, name="t1", isolated=True)
+    batch.add(code, name="t2", isolated=True)
+    assert batch.graph().unique_steps() == 3
+    results = batch.run(backend=backend)
+    assert results["t1"].namespace["t"] != results["t2"].namespace["t"]
+
+
+def test_output_and_last_expression_are_kept_per_pipeline(backend):
+    batch = Batch()
+    batch.add("print('hello')\nx = 2\nx * 21\n", name="a", isolated=True)
+    batch.add("print('hello')\nimport sys\nprint('oops', file=sys.stderr)\n", name="b", isolated=True)
+    results = batch.run(jobs=2, backend=backend)
+    assert results["a"].stdout == "hello\n" and results["a"].result == 42
+    assert results["b"].stdout == "hello\n" and results["b"].stderr == "oops\n"
+
+
+def test_functions_see_globals_bound_after_their_definition(backend):
+    code = "def scale(v):\n    return v * FACTOR\nFACTOR = {}\nout = scale(3)\n"
+    batch = Batch()
+    batch.add(code.format(2), name="s2", isolated=True)
+    batch.add(code.format(5), name="s5", isolated=True)
+    results = batch.run(backend=backend)
+    assert results["s2"].namespace["out"] == 6
+    assert results["s5"].namespace["out"] == 15
+
+
+def test_bad_arguments_are_rejected_clearly():
+    batch = Batch()
+    with pytest.raises(SyntaxError):
+        batch.add("def broken(:\n")
+    assert batch.pending == []
+    with pytest.raises(ValueError, match="identifier"):
+        batch.add("x = 1", name="not a name")
+    batch.add("x = 1")
+    with pytest.raises(ValueError, match="jobs"):
+        batch.run(jobs=0)
+    with pytest.raises(ValueError, match="backend"):
+        batch.run(backend="nope")
+    assert len(Batch().run()) == 0
