@@ -1,2 +1,122 @@
+//! `stratum_jupyter._native`: the Rust runtime of stratum-jupyter.
+//!
+//! This file only converts arguments and results; the work is done in
+//! `plan` (graph validation), `scheduler` (pure state machine) and `executor` (threads).
+
+pub mod executor;
 pub mod plan;
 pub mod scheduler;
+
+#[pyo3::pymodule]
+mod _native {
+    use std::cell::RefCell;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+    use pyo3::prelude::*;
+    use pyo3::types::PyDict;
+
+    use crate::executor::{execute, panic_message, Options};
+    use crate::plan::{Plan, PlanSpec};
+
+    /// Runs a topologically ordered plan of Python steps on `jobs` worker threads.
+    /// See rust/README.md for the full contract.
+    #[pyfunction]
+    #[pyo3(signature = (
+        deps_ok, deps_any, inputs, priority, group, run, skip,
+        jobs = 1, timeout = None, grace = 5.0, poll_ms = 50
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn run_plan<'py>(
+        py: Python<'py>,
+        deps_ok: Vec<Vec<i64>>,
+        deps_any: Vec<Vec<i64>>,
+        inputs: Vec<Vec<i64>>,
+        priority: Vec<f64>,
+        group: Vec<i64>,
+        run: Bound<'py, PyAny>,
+        skip: Bound<'py, PyAny>,
+        jobs: i64,
+        timeout: Option<f64>,
+        grace: f64,
+        poll_ms: i64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let context = RefCell::new(String::from("validating the plan"));
+        let result = catch_unwind(AssertUnwindSafe(|| -> PyResult<Bound<'py, PyDict>> {
+            if !run.is_callable() {
+                return Err(PyTypeError::new_err("run_plan: run must be callable"));
+            }
+            if !skip.is_callable() {
+                return Err(PyTypeError::new_err("run_plan: skip must be callable"));
+            }
+            if jobs < 1 {
+                return Err(PyValueError::new_err(format!(
+                    "run_plan: jobs must be at least 1, got {jobs}"
+                )));
+            }
+            let timeout = match timeout {
+                None => None,
+                Some(t) if t > 0.0 && t.is_finite() => Some(Duration::from_secs_f64(t)),
+                Some(t) => {
+                    return Err(PyValueError::new_err(format!(
+                        "run_plan: timeout must be a positive number of seconds or None, got {t}"
+                    )))
+                }
+            };
+            if !(grace >= 0.0 && grace.is_finite()) {
+                return Err(PyValueError::new_err(format!(
+                    "run_plan: grace must be a non-negative number of seconds, got {grace}"
+                )));
+            }
+            if poll_ms < 1 {
+                return Err(PyValueError::new_err(format!(
+                    "run_plan: poll_ms must be at least 1, got {poll_ms}"
+                )));
+            }
+            let plan = Plan::new(PlanSpec {
+                deps_ok,
+                deps_any,
+                inputs,
+                priority,
+                group,
+            })
+            .map_err(|e| PyValueError::new_err(e.0))?;
+
+            *context.borrow_mut() = "running the plan".into();
+            let opts = Options {
+                jobs: jobs as usize,
+                timeout,
+                grace: Duration::from_secs_f64(grace),
+                poll: Duration::from_millis(poll_ms as u64),
+            };
+            let stats = execute(
+                py,
+                Arc::new(plan),
+                run.clone().unbind(),
+                skip.clone().unbind(),
+                opts,
+                &context,
+            );
+
+            *context.borrow_mut() = "building the result dict".into();
+            let d = PyDict::new(py);
+            d.set_item("status", stats.status)?;
+            d.set_item("seconds", stats.seconds)?;
+            d.set_item("interrupted", stats.interrupted)?;
+            d.set_item("internal_errors", stats.internal_errors)?;
+            d.set_item("peak_live_outputs", stats.peak_live_outputs)?;
+            d.set_item("released", stats.released)?;
+            Ok(d)
+        }));
+        match result {
+            Ok(r) => r,
+            Err(payload) => Err(PyRuntimeError::new_err(format!(
+                "stratum runtime panic: {} (while {})",
+                panic_message(payload.as_ref()),
+                context.borrow()
+            ))),
+        }
+    }
+}

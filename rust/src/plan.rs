@@ -17,12 +17,13 @@ impl fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
-/// The graph as given by the caller, before validation. Every list is per node.
+/// The graph as given by the caller, before validation. Every list is per node. Edges are
+/// signed so that a negative index from Python is reported as a range error, not an overflow.
 #[derive(Debug, Clone, Default)]
 pub struct PlanSpec {
-    pub deps_ok: Vec<Vec<usize>>,
-    pub deps_any: Vec<Vec<usize>>,
-    pub inputs: Vec<Vec<usize>>,
+    pub deps_ok: Vec<Vec<i64>>,
+    pub deps_any: Vec<Vec<i64>>,
+    pub inputs: Vec<Vec<i64>>,
     pub priority: Vec<f64>,
     pub group: Vec<i64>,
 }
@@ -85,29 +86,33 @@ impl Plan {
                 return Err(PlanError(format!("run_plan: priority[{i}] is NaN")));
             }
         }
-        let edge_lists = [
-            ("deps_ok", &spec.deps_ok),
-            ("deps_any", &spec.deps_any),
-            ("inputs", &spec.inputs),
-        ];
-        for (name, lists) in edge_lists {
-            for (node, preds) in lists.iter().enumerate() {
-                for &p in preds {
-                    if p >= n {
+        let check = |name: &str, lists: Vec<Vec<i64>>| -> Result<Vec<Vec<usize>>, PlanError> {
+            let mut out = Vec::with_capacity(lists.len());
+            for (node, preds) in lists.into_iter().enumerate() {
+                let mut checked = Vec::with_capacity(preds.len());
+                for p in preds {
+                    if p < 0 || p as u64 >= n as u64 {
                         return Err(PlanError(format!(
                             "run_plan: {name}[{node}] contains {p}, which is out of range for a \
                              plan of {n} nodes"
                         )));
                     }
+                    let p = p as usize;
                     if p >= node {
                         return Err(PlanError(format!(
                             "run_plan: {name}[{node}] contains {p}; edges must go from a lower to \
                              a higher node index (the plan must be topologically ordered)"
                         )));
                     }
+                    checked.push(p);
                 }
+                out.push(checked);
             }
-        }
+            Ok(out)
+        };
+        let deps_ok = check("deps_ok", spec.deps_ok)?;
+        let deps_any = check("deps_any", spec.deps_any)?;
+        let inputs = check("inputs", spec.inputs)?;
 
         // Dense group ids in order of first appearance.
         let mut group_index: HashMap<i64, usize> = HashMap::new();
@@ -131,10 +136,7 @@ impl Plan {
         let mut seen = vec![0usize; n];
         let mut seen_input = vec![0usize; n];
         for node in 0..n {
-            let all = spec.deps_ok[node]
-                .iter()
-                .chain(&spec.deps_any[node])
-                .chain(&spec.inputs[node]);
+            let all = deps_ok[node].iter().chain(&deps_any[node]).chain(&inputs[node]);
             for &p in all {
                 if seen[p] != node + 1 {
                     seen[p] = node + 1;
@@ -142,7 +144,7 @@ impl Plan {
                     successors[p].push(node);
                 }
             }
-            for &p in &spec.inputs[node] {
+            for &p in &inputs[node] {
                 if seen_input[p] != node + 1 {
                     seen_input[p] = node + 1;
                     input_producers[node].push(p);
@@ -152,8 +154,8 @@ impl Plan {
         }
 
         Ok(Plan {
-            deps_ok: spec.deps_ok,
-            inputs: spec.inputs,
+            deps_ok,
+            inputs,
             priority: spec.priority,
             group,
             group_members,
@@ -194,6 +196,11 @@ mod tests {
         let err = Plan::new(s).unwrap_err();
         assert!(err.0.contains("inputs[1] contains 7"), "{err}");
         assert!(err.0.contains("out of range for a plan of 3 nodes"), "{err}");
+
+        let mut s = spec(3);
+        s.deps_ok[2] = vec![-1];
+        let err = Plan::new(s).unwrap_err();
+        assert!(err.0.contains("deps_ok[2] contains -1, which is out of range"), "{err}");
 
         let mut s = spec(3);
         s.deps_any[1] = vec![2];

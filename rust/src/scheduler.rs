@@ -283,6 +283,11 @@ impl<T> Scheduler<T> {
         }
         self.running -= 1;
         self.seconds[node] = elapsed.as_secs_f64();
+        // Propagate first: the inputs this node was the last consumer of are released before
+        // its own output is counted, and consumers skipped by this very result (deps_ok on a
+        // failure) no longer keep the output alive.
+        let outcome = if ok { Outcome::Ok } else { Outcome::Failed };
+        self.finish_node(node, outcome, false);
         if let Some(out) = output {
             if self.consumers_left[node] > 0 {
                 self.outputs[node] = Some(Arc::new(out));
@@ -293,8 +298,6 @@ impl<T> Scheduler<T> {
                 self.garbage.push(Arc::new(out));
             }
         }
-        let outcome = if ok { Outcome::Ok } else { Outcome::Failed };
-        self.finish_node(node, outcome, false);
         true
     }
 
@@ -596,7 +599,7 @@ mod tests {
         assert_eq!(g.len(), 1);
         assert_eq!(*g[0], "zero", "released right after its last consumer finished");
         assert_eq!(Arc::strong_count(&g[0]), 1, "scheduler kept no other reference");
-        assert_eq!(s.peak_live_outputs(), 2);
+        assert_eq!(s.peak_live_outputs(), 1, "0 is released before 2's output is counted");
 
         let d3 = s.next_run(now).unwrap();
         drop(d3.inputs);
@@ -604,6 +607,20 @@ mod tests {
         assert_eq!(s.take_garbage().len(), 1);
         assert_eq!(s.released(), 2);
         assert_eq!(s.live_outputs(), 0);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn failed_output_whose_consumers_are_skipped_is_dropped_at_once() {
+        let p = plan(2, |s| {
+            s.deps_ok[1] = vec![0];
+            s.inputs[1] = vec![0];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let d = s.next_run(Instant::now()).unwrap();
+        s.finish(d.node, false, Some("error report".into()), Duration::ZERO);
+        assert_eq!(s.take_garbage().len(), 1);
+        assert_eq!((s.live_outputs(), s.peak_live_outputs(), s.released()), (0, 0, 0));
         assert!(s.is_done());
     }
 
@@ -704,7 +721,7 @@ mod tests {
         let n = 200_000;
         let p = plan(n, |s| {
             for i in 1..n {
-                s.deps_ok[i] = vec![i - 1];
+                s.deps_ok[i] = vec![i as i64 - 1];
             }
         });
         let mut s = Scheduler::<String>::new(p, None);

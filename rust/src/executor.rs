@@ -1,0 +1,471 @@
+//! Threads around the scheduler: `jobs` worker threads that attach to the interpreter only to
+//! call `run`, and the calling (main) thread, which stays detached while it waits and attaches
+//! briefly to call `skip`, to drop released outputs, to interrupt abandoned calls and to poll
+//! for signals (only the main thread may do that).
+//!
+//! Lock discipline (deadlock freedom): a thread may lock `Shared::inner` while attached, but
+//! must never attach (or wait for anything that needs the interpreter) while holding the lock.
+//! Python objects the scheduler lets go of are moved out under the lock and dropped after it,
+//! while attached.
+
+use std::any::Any;
+use std::cell::RefCell;
+use std::os::raw::c_long;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::plan::Plan;
+use crate::scheduler::{Dispatch, Outcome, Scheduler};
+
+/// Python code runs on worker stacks; match a typical main-thread stack rather than Rust's 2 MiB.
+const WORKER_STACK: usize = 16 << 20;
+
+pub struct Options {
+    pub jobs: usize,
+    pub timeout: Option<Duration>,
+    pub grace: Duration,
+    pub poll: Duration,
+}
+
+pub struct RunStats {
+    pub status: Vec<&'static str>,
+    pub seconds: Vec<f64>,
+    pub interrupted: bool,
+    pub internal_errors: Vec<String>,
+    pub peak_live_outputs: usize,
+    pub released: usize,
+}
+
+type Obj = Py<PyAny>;
+
+#[derive(Default)]
+struct Slot {
+    /// `PyThread_get_thread_ident()` of the worker, the id `PyThreadState_SetAsyncExc` wants.
+    ident: Option<c_long>,
+    /// Node whose `run` call is in progress on this worker.
+    current: Option<usize>,
+    /// Given up on: the worker exits when its call returns; a replacement took its place.
+    abandoned: bool,
+    exited: bool,
+}
+
+struct Inner {
+    sched: Scheduler<Obj>,
+    slots: Vec<Slot>,
+    shutdown: bool,
+    errors: Vec<String>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    /// Workers wait here for ready nodes.
+    work_cv: Condvar,
+    /// The main thread waits here for notices, abandoned calls and completion.
+    main_cv: Condvar,
+    run: Obj,
+}
+
+impl Shared {
+    /// A panic elsewhere must not wedge the whole run: keep using the state after poisoning.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    /// Wakes whoever has something to do after a state change.
+    fn wake(&self, shared: &Shared) {
+        if self.sched.has_ready() {
+            shared.work_cv.notify_one();
+        }
+        if self.sched.has_notices() || self.sched.has_abandoned() || self.sched.is_done() {
+            shared.main_cv.notify_one();
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        self.slots.iter().filter(|s| !s.abandoned && !s.exited).count()
+    }
+}
+
+/// Makes workers stop taking nodes if the main thread unwinds (a panic becomes a RuntimeError
+/// in Python; nothing may keep calling `run` behind the caller's back).
+struct ShutdownOnDrop<'a>(&'a Shared);
+
+impl Drop for ShutdownOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.lock().shutdown = true;
+        self.0.work_cv.notify_all();
+    }
+}
+
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}
+
+fn describe(py: Python<'_>, err: &PyErr) -> String {
+    match err.value(py).repr() {
+        Ok(r) => r.to_string(),
+        Err(_) => err.to_string(),
+    }
+}
+
+/// Runs the whole plan; returns when every node has a final status. `context` names what the
+/// main thread is doing, for the message of a panic.
+pub fn execute(
+    py: Python<'_>,
+    plan: Arc<Plan>,
+    run: Obj,
+    skip: Obj,
+    opts: Options,
+    context: &RefCell<String>,
+) -> RunStats {
+    let shared = Arc::new(Shared {
+        inner: Mutex::new(Inner {
+            sched: Scheduler::new(plan, opts.timeout),
+            slots: Vec::new(),
+            shutdown: false,
+            errors: Vec::new(),
+        }),
+        work_cv: Condvar::new(),
+        main_cv: Condvar::new(),
+        run,
+    });
+    let _stop_workers = ShutdownOnDrop(&shared);
+    let mut handles: Vec<(usize, JoinHandle<()>)> = Vec::new();
+    let mut skip_errors: Vec<String> = Vec::new();
+    let mut interrupted = false;
+    let mut grace_deadline: Option<Instant> = None;
+
+    loop {
+        *context.borrow_mut() = "waiting for workers".into();
+        let step = py.detach(|| wait_for_events(&shared, &mut handles, &opts, grace_deadline));
+
+        *context.borrow_mut() = "interrupting abandoned calls".into();
+        for &(slot, node, outcome) in &step.interrupt {
+            interrupt(py, &shared, slot, node, outcome);
+        }
+        for &(node, reason) in &step.notices {
+            *context.borrow_mut() = format!("calling skip({node}, {:?})", reason.as_str());
+            if let Err(e) = skip.bind(py).call1((node, reason.as_str())) {
+                skip_errors.push(format!("node {node}: {}", describe(py, &e)));
+            }
+        }
+        *context.borrow_mut() = "releasing outputs".into();
+        drop(step.garbage);
+        if step.done {
+            break;
+        }
+        *context.borrow_mut() = "checking signals".into();
+        if py.check_signals().is_err() {
+            // The caller re-raises KeyboardInterrupt after writing back what completed, so the
+            // exception itself is dropped here and run_plan returns normally.
+            let now = Instant::now();
+            if interrupted {
+                // A second interrupt during the grace period: stop waiting.
+                grace_deadline = Some(now);
+            } else {
+                interrupted = true;
+                grace_deadline = Some(now + opts.grace);
+                let mut g = shared.lock();
+                g.sched.cancel();
+                g.wake(&shared);
+            }
+        }
+    }
+
+    *context.borrow_mut() = "stopping idle workers".into();
+    let joinable: Vec<JoinHandle<()>> = {
+        let mut g = shared.lock();
+        g.shutdown = true;
+        shared.work_cv.notify_all();
+        handles
+            .into_iter()
+            .filter(|(slot, _)| !g.slots[*slot].abandoned)
+            .map(|(_, h)| h)
+            .collect()
+    };
+    // Abandoned workers are never joined: they may be stuck in Python for a long time.
+    py.detach(|| {
+        for h in joinable {
+            let _ = h.join();
+        }
+    });
+
+    *context.borrow_mut() = "collecting results".into();
+    let (stats, leftovers) = {
+        let mut g = shared.lock();
+        let n = g.sched.len();
+        let status = (0..n)
+            .map(|i| g.sched.status(i).map_or("cancelled", Outcome::as_str))
+            .collect();
+        let mut internal_errors = std::mem::take(&mut g.errors);
+        internal_errors.append(&mut skip_errors);
+        let stats = RunStats {
+            status,
+            seconds: g.sched.seconds().to_vec(),
+            interrupted,
+            internal_errors,
+            peak_live_outputs: g.sched.peak_live_outputs(),
+            released: g.sched.released(),
+        };
+        (stats, g.sched.take_all_outputs())
+    };
+    drop(leftovers); // attached: nothing is held after run_plan returns
+    stats
+}
+
+struct Step {
+    notices: Vec<(usize, Outcome)>,
+    interrupt: Vec<(usize, usize, Outcome)>,
+    garbage: Vec<Arc<Obj>>,
+    done: bool,
+}
+
+/// Detached part of the main loop: sleeps until there is something that needs the
+/// interpreter, a group deadline or the grace deadline passes, or `poll` elapses.
+fn wait_for_events(
+    shared: &Arc<Shared>,
+    handles: &mut Vec<(usize, JoinHandle<()>)>,
+    opts: &Options,
+    grace_deadline: Option<Instant>,
+) -> Step {
+    let wake_at = Instant::now() + opts.poll;
+    let mut g = shared.lock();
+    let mut interrupt = Vec::new();
+    loop {
+        let now = Instant::now();
+        g.sched.poll_timeouts(now);
+        if matches!(grace_deadline, Some(d) if now >= d) {
+            g.sched.abandon_running(now, Outcome::Cancelled);
+        }
+        for (node, outcome) in g.sched.take_abandoned() {
+            // The worker may already have returned (then there is nothing to interrupt).
+            if let Some(slot) = g.slots.iter().position(|s| s.current == Some(node)) {
+                g.slots[slot].abandoned = true;
+                interrupt.push((slot, node, outcome));
+            }
+        }
+        // Keep `jobs` workers able to take nodes: replace abandoned and dead ones.
+        if !g.sched.is_done() && !g.sched.is_cancelled() {
+            while g.capacity() < opts.jobs {
+                spawn_worker(shared, &mut g, handles);
+            }
+            if g.sched.has_ready() {
+                shared.work_cv.notify_all();
+            }
+        }
+        let done = g.sched.is_done();
+        if done || !interrupt.is_empty() || g.sched.has_notices() || now >= wake_at {
+            return Step {
+                notices: g.sched.take_notices(),
+                interrupt,
+                garbage: g.sched.take_garbage(),
+                done,
+            };
+        }
+        let mut until = wake_at;
+        if let Some(d) = g.sched.next_deadline() {
+            until = until.min(d);
+        }
+        if let Some(d) = grace_deadline {
+            until = until.min(d);
+        }
+        let wait = until.saturating_duration_since(now);
+        g = shared
+            .main_cv
+            .wait_timeout(g, wait)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+}
+
+/// Raises TimeoutError (or KeyboardInterrupt for a cancellation) inside an abandoned call.
+/// Called attached; the slot is re-checked under the lock so a call that has already returned
+/// is left alone (its worker clears any exception that slipped in, see `run_one`).
+fn interrupt(py: Python<'_>, shared: &Shared, slot: usize, node: usize, outcome: Outcome) {
+    let _ = py;
+    let g = shared.lock();
+    let s = &g.slots[slot];
+    if s.current != Some(node) {
+        return;
+    }
+    if let Some(ident) = s.ident {
+        // SAFETY: attached (the `py` token proves it); the exception types are static objects.
+        unsafe {
+            let exc = if outcome == Outcome::Timeout {
+                ffi::PyExc_TimeoutError
+            } else {
+                ffi::PyExc_KeyboardInterrupt
+            };
+            ffi::PyThreadState_SetAsyncExc(ident, exc);
+        }
+    }
+}
+
+fn spawn_worker(shared: &Arc<Shared>, g: &mut Inner, handles: &mut Vec<(usize, JoinHandle<()>)>) {
+    let id = g.slots.len();
+    g.slots.push(Slot::default());
+    let s = Arc::clone(shared);
+    let handle = thread::Builder::new()
+        .name(format!("stratum-worker-{id}"))
+        .stack_size(WORKER_STACK)
+        .spawn(move || worker(s, id))
+        .expect("failed to spawn a worker thread");
+    handles.push((id, handle));
+}
+
+fn worker(shared: Arc<Shared>, id: usize) {
+    // SAFETY: only reads the calling thread's id (pthread_self); needs no interpreter state.
+    let ident = unsafe { ffi::PyThread_get_thread_ident() } as c_long;
+    shared.lock().slots[id].ident = Some(ident);
+
+    let outcome = catch_unwind(AssertUnwindSafe(|| worker_loop(&shared, id, ident)));
+    let abandoned = {
+        let mut g = shared.lock();
+        if let Err(payload) = &outcome {
+            // A bug in this crate, not in the user's step: report it, fail the node, go on.
+            let msg = panic_message(payload.as_ref());
+            let node = g.slots[id].current.take();
+            g.errors.push(match node {
+                Some(n) => format!(
+                    "node {n}: stratum runtime panic: {msg} (while running node {n} on worker {id})"
+                ),
+                None => format!("stratum runtime panic: {msg} (in worker {id})"),
+            });
+            if let Some(n) = node {
+                g.sched.finish(n, false, None, Duration::ZERO);
+            }
+        }
+        g.slots[id].exited = true;
+        g.wake(&shared);
+        g.slots[id].abandoned
+    };
+    if abandoned {
+        // Possibly the last owner of `run` and of late outputs: drop them attached.
+        Python::attach(move |_py| drop(shared));
+    }
+}
+
+fn worker_loop(shared: &Shared, id: usize, ident: c_long) {
+    loop {
+        let dispatch = {
+            let mut g = shared.lock();
+            loop {
+                if g.shutdown || g.slots[id].abandoned {
+                    return;
+                }
+                if let Some(d) = g.sched.next_run(Instant::now()) {
+                    g.slots[id].current = Some(d.node);
+                    g.wake(shared); // more ready work for idle workers, or expired groups
+                    break d;
+                }
+                g.wake(shared);
+                g = shared
+                    .work_cv
+                    .wait(g)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        let abandoned = Python::attach(|py| run_one(py, shared, id, ident, dispatch));
+        if abandoned {
+            return;
+        }
+    }
+}
+
+/// Calls `run` for one node and records the result. Returns whether this worker was abandoned.
+fn run_one(
+    py: Python<'_>,
+    shared: &Shared,
+    id: usize,
+    ident: c_long,
+    dispatch: Dispatch<Obj>,
+) -> bool {
+    let node = dispatch.node;
+    let result = catch_unwind(AssertUnwindSafe(|| call_run(py, &shared.run, dispatch)));
+    let (ok, output, error, elapsed) = match result {
+        Ok(r) => r,
+        Err(payload) => (
+            false,
+            None,
+            Some(format!(
+                "node {node}: stratum runtime panic: {} (while calling run for node {node})",
+                panic_message(payload.as_ref())
+            )),
+            Duration::ZERO,
+        ),
+    };
+    let (garbage, abandoned) = {
+        let mut g = shared.lock();
+        g.slots[id].current = None;
+        // A late return from an abandoned call is rejected; its error (usually the injected
+        // TimeoutError) is not an internal error.
+        if g.sched.finish(node, ok, output, elapsed) {
+            g.errors.extend(error);
+        }
+        g.wake(shared);
+        (g.sched.take_garbage(), g.slots[id].abandoned)
+    };
+    // An interrupt aimed at this call may have arrived after `run` returned but before the
+    // slot was cleared above; it must not fire in unrelated code later.
+    // SAFETY: attached; a NULL exception clears the pending async exception of that thread.
+    unsafe {
+        ffi::PyThreadState_SetAsyncExc(ident, std::ptr::null_mut());
+    }
+    drop(garbage); // attached, on this thread
+    abandoned
+}
+
+/// The Python call itself: builds the input list, calls `run(node, inputs)`, checks the
+/// `(ok, output)` shape. Returns (ok, output, internal error, wall time of the call).
+fn call_run(
+    py: Python<'_>,
+    run: &Obj,
+    dispatch: Dispatch<Obj>,
+) -> (bool, Option<Obj>, Option<String>, Duration) {
+    let node = dispatch.node;
+    let objects: Vec<Bound<'_, PyAny>> = dispatch
+        .inputs
+        .iter()
+        .map(|o| match o {
+            Some(obj) => obj.bind(py).clone(),
+            None => py.None().into_bound(py),
+        })
+        .collect();
+    // Only the scheduler holds outputs; the list now owns its own references.
+    drop(dispatch.inputs);
+    let list = match PyList::new(py, objects) {
+        Ok(l) => l,
+        Err(e) => return (false, None, Some(format!("node {node}: {}", describe(py, &e))), Duration::ZERO),
+    };
+    let t0 = Instant::now();
+    let result = run.bind(py).call1((node, list));
+    let elapsed = t0.elapsed();
+    match result {
+        Err(e) => (false, None, Some(format!("node {node}: {}", describe(py, &e))), elapsed),
+        Ok(value) => match value.extract::<(bool, Obj)>() {
+            Ok((ok, out)) => (ok, Some(out), None, elapsed),
+            Err(_) => {
+                let shown = value.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
+                let err = PyRuntimeError::new_err(format!(
+                    "run({node}, ...) returned {shown}, expected a tuple (ok: bool, output)"
+                ));
+                (false, None, Some(format!("node {node}: {}", describe(py, &err))), elapsed)
+            }
+        },
+    }
+}
