@@ -83,6 +83,7 @@ class BatchGraph:
         self.file_readers: dict[str, list[int]] = defaultdict(list)
         self.file_writer: dict[str, int] = {}
         self.kernel_env: dict[str, str] = {RNG: "kernel-rng"}
+        self.kernel_objects: dict[int, list[str]] = {}
         self.kernel_tail: int | None = None
         self.kernel_position = 0
         self.kernel_seeded = False
@@ -100,8 +101,6 @@ class BatchGraph:
         else:
             env = self.kernel_env
             position, seeded, dynamic = self.kernel_position, self.kernel_seeded, self.kernel_dynamic
-            if self.kernel_tail is not None:
-                pass  # the first node waits for the lineage's previous node (below)
         lineage = pipeline.lineage
         previous_tail = self.kernel_tail if not pipeline.isolated else None
         for step in pipeline.steps:
@@ -145,8 +144,13 @@ class BatchGraph:
         if name in env:
             return env[name]
         if lineage == KERNEL and name in self.kernel_names:
-            env[name] = f"kernel:{name}"
-            return env[name]
+            version = env[name] = f"kernel:{name}"
+            # Kernel names bound to one object change together when it is mutated in place.
+            same_object = self.kernel_objects.setdefault(id(self.kernel_names[name]), [])
+            for other in same_object:
+                self._link(version, other)
+            same_object.append(version)
+            return version
         return None
 
     def _add_step(

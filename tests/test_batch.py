@@ -218,3 +218,14 @@ def test_bad_arguments_are_rejected_clearly():
     with pytest.raises(ValueError, match="backend"):
         batch.run(backend="nope")
     assert len(Batch().run()) == 0
+
+
+def test_kernel_aliases_change_together(backend):
+    shared = [1, 2]
+    ns = {"a": shared, "b": shared}
+    batch = Batch(namespace=ns)
+    batch.add("n1 = len(b)\n", name="k1")
+    batch.add("a.append(3)\n", name="k2")
+    batch.add("n1 = len(b)\n", name="k3")
+    batch.run(backend=backend)
+    assert ns["n1"] == 3 and ns["b"] == [1, 2, 3]
