@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -158,19 +158,25 @@ pub fn execute(
         for &(slot, node, outcome) in &step.interrupt {
             interrupt(py, &shared, slot, node, outcome);
         }
+        // Signal handlers run on this thread, so Ctrl-C can surface inside a `skip` callback:
+        // treat it as the interrupt it is, not as an error of that callback.
+        let mut interrupt_seen = false;
         for &(node, reason) in &step.notices {
             *context.borrow_mut() = format!("calling skip({node}, {:?})", reason.as_str());
             if let Err(e) = skip.bind(py).call1((node, reason.as_str())) {
-                skip_errors.push(format!("node {node}: {}", describe(py, &e)));
+                if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                    interrupt_seen = true;
+                } else {
+                    skip_errors.push(format!("node {node}: {}", describe(py, &e)));
+                }
             }
         }
         *context.borrow_mut() = "releasing outputs".into();
         drop(step.garbage);
-        if step.done {
-            break;
-        }
         *context.borrow_mut() = "checking signals".into();
-        if py.check_signals().is_err() {
+        // Checked even on the last round: a pending Ctrl-C would otherwise fire right after
+        // run_plan returns and the caller would lose the stats of a completed batch.
+        if interrupt_seen || py.check_signals().is_err() {
             // The caller re-raises KeyboardInterrupt after writing back what completed, so the
             // exception itself is dropped here and run_plan returns normally.
             let now = Instant::now();
@@ -184,6 +190,9 @@ pub fn execute(
                 g.sched.cancel();
                 g.wake(&shared);
             }
+        }
+        if step.done {
+            break;
         }
     }
 

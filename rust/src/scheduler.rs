@@ -9,7 +9,7 @@
 //! directly for nodes that will not run (skipped, cancelled, timeout); each of those produces
 //! exactly one entry in `notices`, which the caller turns into one `skip(node, reason)` call.
 
-use std::cmp::Ordering;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,6 +93,8 @@ pub struct Scheduler<T> {
     started_at: Vec<Option<Instant>>,
     seconds: Vec<f64>,
     group_start: Vec<Option<Instant>>,
+    /// Deadlines of started groups, earliest first (entries of finished groups linger).
+    deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
     group_expired: Vec<bool>,
     group_unfinished: Vec<usize>,
     cancelled: bool,
@@ -124,6 +126,7 @@ impl<T> Scheduler<T> {
             started_at: vec![None; n],
             seconds: vec![0.0; n],
             group_start: vec![None; ng],
+            deadlines: BinaryHeap::new(),
             group_expired: vec![false; ng],
             group_unfinished,
             cancelled: false,
@@ -201,10 +204,10 @@ impl<T> Scheduler<T> {
 
     /// The earliest moment a started, unfinished group will time out.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let t = self.timeout?;
-        (0..self.group_start.len())
-            .filter(|&g| !self.group_expired[g] && self.group_unfinished[g] > 0)
-            .filter_map(|g| self.group_start[g].map(|s| s + t))
+        self.deadlines
+            .iter()
+            .filter(|Reverse((_, g))| !self.group_expired[*g] && self.group_unfinished[*g] > 0)
+            .map(|Reverse((d, _))| *d)
             .min()
     }
 
@@ -264,7 +267,12 @@ impl<T> Scheduler<T> {
             self.running += 1;
             self.started_at[node] = Some(now);
             let g = self.plan.group[node];
-            self.group_start[g].get_or_insert(now);
+            if self.group_start[g].is_none() {
+                self.group_start[g] = Some(now);
+                if let Some(t) = self.timeout {
+                    self.deadlines.push(Reverse((now + t, g)));
+                }
+            }
             let inputs = self.plan.inputs[node]
                 .iter()
                 .map(|&p| self.outputs[p].clone())
@@ -303,12 +311,12 @@ impl<T> Scheduler<T> {
 
     /// Expires every started group whose deadline has passed.
     pub fn poll_timeouts(&mut self, now: Instant) {
-        let Some(t) = self.timeout else { return };
-        for g in 0..self.group_start.len() {
-            if self.group_expired[g] || self.group_unfinished[g] == 0 {
-                continue;
+        while let Some(&Reverse((deadline, g))) = self.deadlines.peek() {
+            if deadline > now {
+                break;
             }
-            if matches!(self.group_start[g], Some(s) if now >= s + t) {
+            self.deadlines.pop();
+            if !self.group_expired[g] && self.group_unfinished[g] > 0 {
                 self.expire_group(g, now);
             }
         }
