@@ -448,8 +448,8 @@ def _explain(a: Any, b: Any, depth: int) -> str:
         return plain
     if _is_pandas(a):
         message = _pandas_assertion(a, b) or ""
-        lines = [line.strip() for line in message.splitlines() if line.strip()]
-        return f"{_short_repr(a)}: {' '.join(lines[:3])[:160]}" if lines else plain
+        text = " ".join(" ".join(message.splitlines()[:4]).split())
+        return f"{_short_repr(a)}: {text[:160]}" if text else plain
     if _is_ndarray(a) and (a.shape != b.shape or a.dtype != b.dtype):
         return f"shape/dtype {a.shape} {a.dtype} != {b.shape} {b.dtype}"
     if _is_estimator(a):
