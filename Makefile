@@ -42,6 +42,42 @@ pytest-pandas22: $(PD22)/.installed system-deps
 cargo-test:
 	cd rust && cargo test --release -q
 
+# ---- JupyterLab extension (the graph widget's view), shipped in the wheel via maturin's data dir.
+LABEXT_OUT := build/wheel-data/data/share/jupyter/labextensions/stratum-jupyter
+LABEXT_SRC := $(shell find labextension/src labextension/style labextension/scripts -type f 2>/dev/null)
+
+.PHONY: labextension node-test browser-test
+
+labextension: $(LABEXT_OUT)/install.json
+
+# the wheel must contain the built extension, so build it before installing the package
+$(STAMP): $(LABEXT_OUT)/install.json
+
+$(VENV)/.jupyterlab: $(VENV)/bin/python
+	$(VPY) -m pip install -q "jupyterlab>=4.2,<5"
+	touch $@
+
+labextension/node_modules/.ci-stamp: labextension/package.json labextension/package-lock.json
+	cd labextension && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(LABEXT_OUT)/install.json: $(VENV)/.jupyterlab labextension/node_modules/.ci-stamp $(LABEXT_SRC) labextension/tsconfig.json
+	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" npm run --silent build
+
+node-test: labextension/node_modules/.ci-stamp
+	cd labextension && npx vitest run
+
+tests/browser/node_modules/.ci-stamp: tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# JupyterLab on 127.0.0.1 + Debian's chromium (never a downloaded browser) via playwright-core.
+browser-test: setup system-deps tests/browser/node_modules/.ci-stamp
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	$(VPY) tests/browser/run.py
+
+test: node-test browser-test
+
 bench: setup
 	$(VPY) -m stratum_jupyter.cli bench
 

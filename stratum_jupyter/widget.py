@@ -433,7 +433,7 @@ class GraphWidget(ipywidgets.DOMWidget):
         self._pending: dict[str, dict] = {}
         self._timer: threading.Timer | None = None
         self._last_flush = 0.0
-        self._display_handle = None
+        self._static_handle = None
         self._displayed_version = 0
         self._version = 0
         self._unsubscribe: list[Callable[[], None]] = []
@@ -593,13 +593,27 @@ class GraphWidget(ipywidgets.DOMWidget):
         return data
 
     # ------------------------------------------------------------------ display updates
+    def static_bundle(self) -> dict:
+        """The companion output for frontends without the extension (nbconvert HTML, viewers).
+
+        nbconvert prefers the widget view whenever the widget state was stored (as
+        ``nbconvert --execute`` does), and that view cannot load outside JupyterLab; so
+        :func:`show_graph` also displays this inline-SVG output, which the lab extension hides.
+        """
+        svg = self.static_svg()
+        body = svg if svg else f"<pre>{html.escape(self.message)}</pre>"
+        return {
+            "text/html": f'<div class="stratum-static-graph"><div>{html.escape(self.header)}</div>{body}</div>',
+            "text/plain": "",
+        }
+
     def _post_run_cell(self, *args: Any) -> None:
-        """After each cell: push pending changes and refresh the stored (static) output."""
+        """After each cell: push pending changes and refresh the static companion output."""
         self.flush()
-        if self._display_handle is not None and self._displayed_version != self._version:
+        if self._static_handle is not None and self._displayed_version != self._version:
             self._displayed_version = self._version
             try:
-                self._display_handle.update(self)
+                self._static_handle.update(self.static_bundle(), raw=True)
             except Exception:  # pragma: no cover - display is best effort
                 pass
 
@@ -617,8 +631,14 @@ class GraphWidget(ipywidgets.DOMWidget):
         super().close()
 
 
-def show_graph(batch: Any, display: bool = True, threshold: int = COLLAPSE_THRESHOLD) -> GraphWidget:
-    """Build the graph widget for ``batch``, subscribe it to live statuses, display it, return it."""
+def show_graph(
+    batch: Any, display: bool = True, threshold: int = COLLAPSE_THRESHOLD, static: bool = True
+) -> GraphWidget:
+    """Build the graph widget for ``batch``, subscribe it to live statuses, display it, return it.
+
+    With ``static`` (default), a companion inline-SVG output follows the widget for nbconvert/HTML
+    viewers (hidden in JupyterLab by the extension's CSS); it is refreshed after each cell.
+    """
     w = GraphWidget.from_view(batch.graph_view(), threshold=threshold)
 
     ref = weakref.ref(w)
@@ -640,7 +660,9 @@ def show_graph(batch: Any, display: bool = True, threshold: int = COLLAPSE_THRES
 
         if w.message:
             print(w.message)
-        w._display_handle = ipy_display(w, display_id=True)
+        ipy_display(w)
+        if static:
+            w._static_handle = ipy_display(w.static_bundle(), raw=True, display_id=True)
         ip = get_ipython()
         if ip is not None:
             hook = _PostRunHook(w, ip)

@@ -90,8 +90,9 @@ def test_status_colours_agree_with_typescript():
 def test_labextension_outputdir_is_the_maturin_data_dir():
     pkg = json.loads((ROOT / "labextension" / "package.json").read_text())
     out = (ROOT / "labextension" / pkg["jupyterlab"]["outputDir"]).resolve()
-    assert out == (ROOT / "build/data/share/jupyter/labextensions/stratum-jupyter").resolve()
-    assert 'data = "build/data"' in (ROOT / "pyproject.toml").read_text()
+    # maturin's data dir holds wheel data subdirs; its data/ goes to the environment prefix
+    assert out == (ROOT / "build/wheel-data/data/share/jupyter/labextensions/stratum-jupyter").resolve()
+    assert 'data = "build/wheel-data"' in (ROOT / "pyproject.toml").read_text()
 
 
 # --------------------------------------------------------------------------- model state
@@ -327,7 +328,7 @@ def test_show_graph_subscribes_to_the_batch_and_unsubscribes_on_close():
 
 
 @needs_dot
-def test_show_graph_displays_and_updates_display_after_the_cell(monkeypatch):
+def test_show_graph_displays_widget_and_static_companion(monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
 
     shell = InteractiveShell.instance()
@@ -335,25 +336,33 @@ def test_show_graph_displays_and_updates_display_after_the_cell(monkeypatch):
     import IPython.display as ipd
 
     class Handle:
-        def update(self, obj):
+        def update(self, obj, raw=False):
             shown.append(("update", obj))
 
-    def fake_display(obj, display_id=None):
+    def fake_display(obj, raw=False, display_id=None):
         shown.append(("display", obj))
-        return Handle()
+        return Handle() if display_id else None
 
     monkeypatch.setattr(ipd, "display", fake_display)
     batch = FakeBatch(make_view())
     w = show_graph(batch)
-    assert shown == [("display", w)]
+    assert shown[0] == ("display", w)
+    static = shown[1][1]
+    assert 'class="stratum-static-graph"' in static["text/html"] and "<svg" in static["text/html"]
     batch.emit(node="n1", status="done", seconds=0.1)
     shell.events.trigger("post_run_cell", None)
     assert w.status["n1"] == "done"
-    assert shown[-1] == ("update", w)
+    kind, bundle = shown[-1]
+    assert kind == "update" and W.STATUS_COLORS["done"] in bundle["text/html"]
     w.close()
     n = len(shown)
     shell.events.trigger("post_run_cell", None)
     assert len(shown) == n
+
+
+def test_extension_css_hides_the_static_companion_in_lab():
+    css = (ROOT / "labextension" / "style" / "index.css").read_text()
+    assert ".stratum-static-graph" in css
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -369,16 +378,22 @@ def test_nbconvert_html_of_executed_notebook_contains_svg(tmp_path, monkeypatch)
     nb.cells = [
         nbformat.v4.new_code_cell(
             "import json\n"
-            "from stratum_jupyter.widget import GraphWidget\n"
-            f"w = GraphWidget.from_view(json.loads({json.dumps(json.dumps(view))}))\n"
-            "w.handle_event({'node': 'n1', 'status': 'done', 'seconds': 0.1}); w.flush()\n"
-            "w"
-        )
+            "from stratum_jupyter.widget import show_graph\n"
+            "class B:\n"
+            f"    def graph_view(self): return json.loads({json.dumps(json.dumps(view))})\n"
+            "    def add_listener(self, fn): self.fn = fn\n"
+            "b = B()\n"
+            "w = show_graph(b)"
+        ),
+        nbformat.v4.new_code_cell("b.fn({'node': 'n1', 'status': 'done', 'seconds': 0.1})"),
     ]
     monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
-    out = nb.cells[0].outputs[0]
-    assert "image/svg+xml" in out["data"] and "application/vnd.jupyter.widget-view+json" in out["data"]
+    widget_out, static_out = nb.cells[0].outputs
+    assert "image/svg+xml" in widget_out["data"] and "application/vnd.jupyter.widget-view+json" in widget_out["data"]
+    # the static companion was refreshed by the run cell (post_run_cell) with the new status
+    assert W.STATUS_COLORS["done"] in static_out["data"]["text/html"]
     html, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
-    assert "stratum_n1" in html and "<svg" in html
+    i = html.index('<div class="stratum-static-graph">')
+    assert "<svg" in html[i : i + 2000] and 'id="stratum_n1"' in html
