@@ -91,7 +91,10 @@ impl Inner {
     }
 
     fn capacity(&self) -> usize {
-        self.slots.iter().filter(|s| !s.abandoned && !s.exited).count()
+        self.slots
+            .iter()
+            .filter(|s| !s.abandoned && !s.exited)
+            .count()
     }
 }
 
@@ -459,21 +462,41 @@ fn call_run(
     drop(dispatch.inputs);
     let list = match PyList::new(py, objects) {
         Ok(l) => l,
-        Err(e) => return (false, None, Some(format!("node {node}: {}", describe(py, &e))), Duration::ZERO),
+        Err(e) => {
+            return (
+                false,
+                None,
+                Some(format!("node {node}: {}", describe(py, &e))),
+                Duration::ZERO,
+            )
+        }
     };
     let t0 = Instant::now();
     let result = run.bind(py).call1((node, list));
     let elapsed = t0.elapsed();
     match result {
-        Err(e) => (false, None, Some(format!("node {node}: {}", describe(py, &e))), elapsed),
+        Err(e) => (
+            false,
+            None,
+            Some(format!("node {node}: {}", describe(py, &e))),
+            elapsed,
+        ),
         Ok(value) => match value.extract::<(bool, Obj)>() {
             Ok((ok, out)) => (ok, Some(out), None, elapsed),
             Err(_) => {
-                let shown = value.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
+                let shown = value
+                    .repr()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|_| "?".into());
                 let err = PyRuntimeError::new_err(format!(
                     "run({node}, ...) returned {shown}, expected a tuple (ok: bool, output)"
                 ));
-                (false, None, Some(format!("node {node}: {}", describe(py, &err))), elapsed)
+                (
+                    false,
+                    None,
+                    Some(format!("node {node}: {}", describe(py, &err))),
+                    elapsed,
+                )
             }
         },
     }

@@ -58,18 +58,21 @@ mod _native {
             }
             let timeout = match timeout {
                 None => None,
-                Some(t) if t > 0.0 && t.is_finite() => Some(Duration::from_secs_f64(t)),
-                Some(t) => {
-                    return Err(PyValueError::new_err(format!(
-                        "run_plan: timeout must be a positive number of seconds or None, got {t}"
-                    )))
-                }
+                Some(t) => match Duration::try_from_secs_f64(t) {
+                    Ok(d) if t > 0.0 => Some(d),
+                    _ => {
+                        return Err(PyValueError::new_err(format!(
+                            "run_plan: timeout must be a positive number of seconds or None, \
+                             got {t}"
+                        )))
+                    }
+                },
             };
-            if !(grace >= 0.0 && grace.is_finite()) {
+            let Ok(grace) = Duration::try_from_secs_f64(grace) else {
                 return Err(PyValueError::new_err(format!(
                     "run_plan: grace must be a non-negative number of seconds, got {grace}"
                 )));
-            }
+            };
             if poll_ms < 1 {
                 return Err(PyValueError::new_err(format!(
                     "run_plan: poll_ms must be at least 1, got {poll_ms}"
@@ -88,7 +91,7 @@ mod _native {
             let opts = Options {
                 jobs: jobs as usize,
                 timeout,
-                grace: Duration::from_secs_f64(grace),
+                grace,
                 poll: Duration::from_millis(poll_ms as u64),
             };
             let stats = execute(

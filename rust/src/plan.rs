@@ -136,7 +136,10 @@ impl Plan {
         let mut seen = vec![0usize; n];
         let mut seen_input = vec![0usize; n];
         for node in 0..n {
-            let all = deps_ok[node].iter().chain(&deps_any[node]).chain(&inputs[node]);
+            let all = deps_ok[node]
+                .iter()
+                .chain(&deps_any[node])
+                .chain(&inputs[node]);
             for &p in all {
                 if seen[p] != node + 1 {
                     seen[p] = node + 1;
@@ -186,7 +189,10 @@ mod tests {
         let mut s = spec(3);
         s.priority.pop();
         let err = Plan::new(s).unwrap_err();
-        assert!(err.0.contains("deps_ok has 3 entries and priority has 2"), "{err}");
+        assert!(
+            err.0.contains("deps_ok has 3 entries and priority has 2"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -195,12 +201,19 @@ mod tests {
         s.inputs[1] = vec![7];
         let err = Plan::new(s).unwrap_err();
         assert!(err.0.contains("inputs[1] contains 7"), "{err}");
-        assert!(err.0.contains("out of range for a plan of 3 nodes"), "{err}");
+        assert!(
+            err.0.contains("out of range for a plan of 3 nodes"),
+            "{err}"
+        );
 
         let mut s = spec(3);
         s.deps_ok[2] = vec![-1];
         let err = Plan::new(s).unwrap_err();
-        assert!(err.0.contains("deps_ok[2] contains -1, which is out of range"), "{err}");
+        assert!(
+            err.0
+                .contains("deps_ok[2] contains -1, which is out of range"),
+            "{err}"
+        );
 
         let mut s = spec(3);
         s.deps_any[1] = vec![2];
@@ -231,7 +244,11 @@ mod tests {
         assert_eq!(p.successors, vec![vec![2], vec![2], vec![]]);
         assert_eq!(p.input_producers[2], vec![0, 1]);
         assert_eq!(p.n_consumers, vec![1, 1, 0]);
-        assert_eq!(p.inputs[2], vec![0, 0, 1], "input order and duplicates kept");
+        assert_eq!(
+            p.inputs[2],
+            vec![0, 0, 1],
+            "input order and duplicates kept"
+        );
         assert_eq!(p.group, vec![0, 1, 0]);
         assert_eq!(p.group_members, vec![vec![0, 2], vec![1]]);
     }

@@ -477,7 +477,9 @@ mod tests {
     }
 
     fn statuses(s: &Scheduler<String>) -> Vec<&'static str> {
-        (0..s.len()).map(|i| s.status(i).unwrap().as_str()).collect()
+        (0..s.len())
+            .map(|i| s.status(i).unwrap().as_str())
+            .collect()
     }
 
     #[test]
@@ -530,7 +532,11 @@ mod tests {
         });
         let mut s = Scheduler::<String>::new(p, None);
         let (order, _) = drive(&mut s, |n, _| (n != 0, None));
-        assert_eq!(order, vec![0, 3], "deps_any node 3 still runs after skipped 2");
+        assert_eq!(
+            order,
+            vec![0, 3],
+            "deps_any node 3 still runs after skipped 2"
+        );
         assert_eq!(statuses(&s), vec!["failed", "skipped", "skipped", "ok"]);
         assert_eq!(
             s.take_notices(),
@@ -573,7 +579,10 @@ mod tests {
                 Some("three".into())
             ]
         );
-        assert_eq!(statuses(&s), vec!["failed", "failed", "skipped", "ok", "ok"]);
+        assert_eq!(
+            statuses(&s),
+            vec!["failed", "failed", "skipped", "ok", "ok"]
+        );
     }
 
     #[test]
@@ -605,9 +614,20 @@ mod tests {
         s.finish(2, true, Some("two".into()), Duration::ZERO);
         let g = s.take_garbage();
         assert_eq!(g.len(), 1);
-        assert_eq!(*g[0], "zero", "released right after its last consumer finished");
-        assert_eq!(Arc::strong_count(&g[0]), 1, "scheduler kept no other reference");
-        assert_eq!(s.peak_live_outputs(), 1, "0 is released before 2's output is counted");
+        assert_eq!(
+            *g[0], "zero",
+            "released right after its last consumer finished"
+        );
+        assert_eq!(
+            Arc::strong_count(&g[0]),
+            1,
+            "scheduler kept no other reference"
+        );
+        assert_eq!(
+            s.peak_live_outputs(),
+            1,
+            "0 is released before 2's output is counted"
+        );
 
         let d3 = s.next_run(now).unwrap();
         drop(d3.inputs);
@@ -628,7 +648,10 @@ mod tests {
         let d = s.next_run(Instant::now()).unwrap();
         s.finish(d.node, false, Some("error report".into()), Duration::ZERO);
         assert_eq!(s.take_garbage().len(), 1);
-        assert_eq!((s.live_outputs(), s.peak_live_outputs(), s.released()), (0, 0, 0));
+        assert_eq!(
+            (s.live_outputs(), s.peak_live_outputs(), s.released()),
+            (0, 0, 0)
+        );
         assert!(s.is_done());
     }
 
@@ -643,19 +666,29 @@ mod tests {
         let d0 = s.next_run(now).unwrap();
         assert_eq!(d0.node, 0);
         s.cancel();
-        assert!(s.next_run(now).is_none(), "nothing is dispatched after cancel");
+        assert!(
+            s.next_run(now).is_none(),
+            "nothing is dispatched after cancel"
+        );
         let mut notices = s.take_notices();
         notices.sort_by_key(|pair| pair.0);
         assert_eq!(
             notices,
-            vec![(1, Outcome::Cancelled), (2, Outcome::Cancelled), (3, Outcome::Cancelled)]
+            vec![
+                (1, Outcome::Cancelled),
+                (2, Outcome::Cancelled),
+                (3, Outcome::Cancelled)
+            ]
         );
         assert!(!s.is_done());
         // The running node finishes normally; its output has no consumer left.
         assert!(s.finish(0, true, Some("late".into()), Duration::ZERO));
         assert_eq!(s.take_garbage().len(), 1);
         assert!(s.is_done());
-        assert_eq!(statuses(&s), vec!["ok", "cancelled", "cancelled", "cancelled"]);
+        assert_eq!(
+            statuses(&s),
+            vec!["ok", "cancelled", "cancelled", "cancelled"]
+        );
     }
 
     #[test]

@@ -241,6 +241,19 @@ def test_bad_plans_raise_value_error():
             assert msg in str(e), (msg, str(e))
         else:
             raise AssertionError(f"no ValueError for {msg}")
+    for kwargs, msg in [(dict(jobs=0), "jobs"), (dict(timeout=0), "timeout"),
+                        (dict(grace=1e300), "grace"), (dict(poll_ms=0), "poll_ms")]:
+        try:
+            native.run_plan(**plan(1), run=ok, skip=ok, **kwargs)
+        except ValueError as e:
+            assert msg in str(e), (msg, str(e))
+        else:
+            raise AssertionError(f"no ValueError for {kwargs}")
+
+
+def test_empty_plan():
+    stats = native.run_plan(**plan(0), run=print, skip=print, jobs=3, timeout=1)
+    assert stats["status"] == [] and stats["interrupted"] is False
 
 
 def test_callback_errors_are_recorded_not_raised():
