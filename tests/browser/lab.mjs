@@ -186,7 +186,7 @@ async function main() {
       const tShown = Date.now() - t0;
       const n = await w.locator('svg g.node').count();
       const viewMs = await w.getAttribute('data-render-ms');
-      console.log(`  ${out.trim()}`);
+      console.log(`  ${(out.match(/BIG [^\n]*/) ?? [''])[0]}`);
       console.log(
         `  RENDER 300 pipelines: ${n} SVG nodes; cell start -> graph visible ${tShown} ms ` +
           `(kernel ${tKernel} ms, view build ${viewMs} ms)`
