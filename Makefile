@@ -57,8 +57,10 @@ $(VENV)/.jupyterlab: $(VENV)/bin/python
 	$(VPY) -m pip install -q "jupyterlab>=4.2,<5"
 	touch $@
 
+# `npm install --no-save` follows the committed lock file; `npm ci` rejects lock files that omit
+# other platforms' optional packages (rollup/esbuild binaries), as npm 11 writes them here.
 labextension/node_modules/.ci-stamp: labextension/package.json labextension/package-lock.json
-	cd labextension && npm ci --no-audit --no-fund --loglevel=error
+	cd labextension && npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(LABEXT_OUT)/install.json: $(VENV)/.jupyterlab labextension/node_modules/.ci-stamp $(LABEXT_SRC) labextension/tsconfig.json
@@ -68,7 +70,7 @@ node-test: labextension/node_modules/.ci-stamp
 	cd labextension && npx vitest run
 
 tests/browser/node_modules/.ci-stamp: tests/browser/package.json tests/browser/package-lock.json
-	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	cd tests/browser && npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
 
 # JupyterLab on 127.0.0.1 + Debian's chromium (never a downloaded browser) via playwright-core.
