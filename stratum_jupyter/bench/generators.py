@@ -259,7 +259,7 @@ def add_date_features(frame):
     dates = pd.to_datetime(frame["signup_date"])
     frame["signup_year"] = dates.dt.year
     frame["signup_month"] = dates.dt.month
-    frame["signup_dow"] = dates.dt.dayofweek
+    frame["signup_dow"] = dates.dt.day_of_week
 
 
 add_date_features(df)

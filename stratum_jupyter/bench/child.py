@@ -1,0 +1,185 @@
+"""Child-process entry of the benchmark: run scripts, save statuses and final namespaces.
+
+Run by path (``python .../child.py ...``), never as ``-m stratum_jupyter...``, so that modes (a)-(c)
+import nothing beyond the standard library before the scripts do: the package ``__init__`` may
+import the engine. Usage::
+
+    child.py exec   --meta META [--out DIR] SCRIPT...       # modes (a) (one script), (b), (c)
+    child.py magics --meta META [--out DIR] [--jobs N] SCRIPT...   # modes (d), (e)
+
+The working directory is the workload's data directory. Each script runs like
+``python SCRIPT`` would (``__name__ == "__main__"``, fresh namespace, ``sys.argv[0]``), its
+stdout captured. With ``--out`` every script's record (status, stdout, error, its namespace
+filtered to picklable values, each pickled on its own) is pickled to ``DIR/NAME.pkl``; the time
+spent capturing is reported so the parent can subtract it. ``META`` receives a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import contextlib
+import io
+import json
+import pickle
+import resource
+import sys
+import time
+import traceback
+import types
+from pathlib import Path
+
+BENCH_PREFIX = "_bench"  # names bound by the mode (c) cache header (see generators.py)
+
+
+def _normalize(obj: object, seen: set[int], depth: int = 0) -> None:
+    """Remove what legitimately differs between equal runs, in place, before comparison.
+
+    ``Pipeline.memory`` (set only by the mode (c) variants) and the wall-clock timings that
+    search estimators record (``cv_results_[*_time]``, ``refit_time_``).
+    """
+    if depth > 8 or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            _normalize(item, seen, depth + 1)
+        return
+    if isinstance(obj, dict):
+        for item in obj.values():
+            _normalize(item, seen, depth + 1)
+        return
+    if "sklearn" not in sys.modules:
+        return
+    from sklearn.base import BaseEstimator
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(obj, BaseEstimator):
+        return
+    if isinstance(obj, Pipeline):
+        obj.memory = None
+    results = getattr(obj, "cv_results_", None)
+    if isinstance(results, dict):
+        for key in [k for k in results if k.endswith("_time")]:
+            del results[key]
+    if hasattr(obj, "refit_time_"):
+        obj.refit_time_ = 0.0
+    for value in vars(obj).values():
+        _normalize(value, seen, depth + 1)
+
+
+def _picklable_namespace(ns: dict) -> tuple[dict[str, bytes], list[str]]:
+    """Pickle each user-bound value of ``ns`` on its own; return (name -> bytes, dropped names)."""
+    kept: dict[str, bytes] = {}
+    dropped: list[str] = []
+    seen: set[int] = set()
+    for name, value in ns.items():
+        if (name.startswith("__") and name.endswith("__")) or name.startswith(BENCH_PREFIX):
+            continue
+        if isinstance(value, (types.ModuleType, types.FunctionType, type)):
+            continue
+        try:
+            _normalize(value, seen)
+            kept[name] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # unpicklable (locks, generators, ...): not compared
+            dropped.append(name)
+    return kept, dropped
+
+
+def save_record(out: Path, name: str, status: str, ns: dict, stdout: str, error: str) -> float:
+    """Write ``out/NAME.pkl``; return the seconds it took (excluded from the mode's time)."""
+    t0 = time.perf_counter()
+    values, dropped = _picklable_namespace(ns)
+    record = {"name": name, "status": status, "stdout": stdout, "error": error,
+              "values": values, "dropped": dropped}
+    (out / f"{name}.pkl").write_bytes(pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+    return time.perf_counter() - t0
+
+
+def run_script(path: Path) -> tuple[str, dict, str, str, float]:
+    """Run one script like ``python path``: (status, namespace, stdout, error, seconds)."""
+    code = path.read_text()
+    ns: dict = {"__name__": "__main__", "__file__": str(path), "__builtins__": builtins}
+    sys.argv = [str(path)]
+    sys.path[0] = str(path.parent)
+    buf = io.StringIO()
+    status, error = "ok", ""
+    t0 = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(buf):
+            exec(compile(code, str(path), "exec"), ns)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            status, error = "failed", traceback.format_exc()
+    except BaseException:  # noqa: BLE001 - a crashing script is data, not a harness error
+        status, error = "failed", traceback.format_exc()
+    return status, ns, buf.getvalue(), error, time.perf_counter() - t0
+
+
+def run_exec(paths: list[Path], out: Path | None) -> dict:
+    """Modes (a)-(c): run scripts one after another in this process."""
+    summary: dict = {"statuses": {}, "script_seconds": {}, "capture_seconds": 0.0}
+    for path in paths:
+        status, ns, stdout, error, secs = run_script(path)
+        summary["statuses"][path.stem] = status
+        summary["script_seconds"][path.stem] = secs
+        if out is not None:
+            summary["capture_seconds"] += save_record(out, path.stem, status, ns, stdout, error)
+        del ns
+    return summary
+
+
+def run_magics(paths: list[Path], jobs: int | None, out: Path | None) -> dict:
+    """Modes (d), (e): capture every script with ``%%stratum --isolated``, then ``%stratum run``."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    shell = InteractiveShell.instance(config=cfg)
+
+    def cell(text: str) -> None:
+        res = shell.run_cell(text, store_history=False)
+        err = res.error_before_exec or res.error_in_exec
+        if err is not None:
+            raise RuntimeError(f"cell failed: {text.splitlines()[0]!r}: {err!r}") from err
+
+    cell("%load_ext stratum_jupyter")
+    for path in paths:
+        cell(f"%%stratum --isolated -n {path.stem}\n{path.read_text()}")
+    cell("%stratum run" + (f" --jobs {jobs}" if jobs else ""))
+    results = shell.user_ns["stratum_results"]
+    summary: dict = {"statuses": {}, "script_seconds": {}, "capture_seconds": 0.0}
+    for path in paths:
+        res = results[path.stem]
+        summary["statuses"][path.stem] = str(res.status)
+        summary["script_seconds"][path.stem] = float(res.seconds or 0.0)
+        if out is not None:
+            summary["capture_seconds"] += save_record(
+                out, path.stem, str(res.status), dict(res.namespace or {}),
+                str(res.stdout or ""), str(getattr(res, "error", "") or ""))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="child.py")
+    parser.add_argument("how", choices=["exec", "magics"])
+    parser.add_argument("scripts", nargs="+", type=Path)
+    parser.add_argument("--meta", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--jobs", type=int)
+    args = parser.parse_args(argv)
+    paths = [p.resolve() for p in args.scripts]
+    if args.how == "exec":
+        summary = run_exec(paths, args.out)
+    else:
+        summary = run_magics(paths, args.jobs, args.out)
+    # Linux reports ru_maxrss in KiB; children cover any worker processes the engine started.
+    summary["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    summary["maxrss_children_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    args.meta.write_text(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""How each benchmark mode runs a workload's scripts.
+
+Every mode runs in fresh child processes (``child.py``), so imports and caches never leak
+between modes. Modes (b)-(e) pay one interpreter start and one set of imports per run, which
+is the point of comparing them with (a).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .generators import CACHE_ENV, Workload
+
+CHILD = Path(__file__).with_name("child.py")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+#: Per child process; a hung mode fails the benchmark instead of hanging it.
+CHILD_TIMEOUT = 4 * 3600
+#: Thread pools pinned to one thread, like ``n_jobs=1`` for OpenMP/BLAS (HistGradientBoosting,
+#: numpy): parallelism comes from the mode, not from inside one fit. Kept if already set.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way of running a batch of scripts."""
+
+    key: str
+    title: str
+    description: str
+    needs_engine: bool = False
+
+
+MODES: dict[str, Mode] = {m.key: m for m in (
+    Mode("a", "process per script",
+         "one `python` process per script, one after another (what agents do today)"),
+    Mode("b", "one warm process",
+         "all scripts in one process, one after another, each in a fresh namespace"),
+    Mode("c", "warm + sklearn memory",
+         "as (b), with `Pipeline(memory=joblib.Memory(tmpdir))` in scripts that build a "
+         "Pipeline (scikit-learn's own caching)"),
+    Mode("d", "%%stratum, default jobs",
+         "every script captured with `%%stratum --isolated`, then `%stratum run`", True),
+    Mode("e", "%%stratum --jobs 1",
+         "as (d), with `%stratum run --jobs 1`", True),
+)}
+
+
+class ModeError(RuntimeError):
+    """A mode's child process failed (not a script: the harness or the engine)."""
+
+
+@dataclass
+class ModeRun:
+    """One timed run of one mode over one workload."""
+
+    wall_seconds: float
+    capture_seconds: float = 0.0
+    peak_rss_kb: int = 0
+    statuses: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def seconds(self) -> float:
+        """Wall time minus the time spent pickling namespaces for the fidelity check."""
+        return max(self.wall_seconds - self.capture_seconds, 0.0)
+
+
+def engine_missing() -> str | None:
+    """Why modes (d)/(e) cannot run here, or None when ``stratum_jupyter._native`` is importable."""
+    try:
+        found = importlib.util.find_spec("stratum_jupyter._native") is not None
+    except Exception as exc:  # the package itself fails to import
+        return f"importing stratum_jupyter failed: {exc!r}"
+    if not found:
+        return ("stratum_jupyter._native is not built; build the Rust extension first "
+                "(`make setup`, or `maturin develop --release` in the project root)")
+    return None
+
+
+def child_env(mode: str, cache_dir: Path | None = None) -> dict[str, str]:
+    """Environment of a mode's child processes."""
+    env = dict(os.environ)
+    for key, value in THREAD_ENV.items():
+        env.setdefault(key, value)
+    if cache_dir is not None:
+        env[CACHE_ENV] = str(cache_dir)
+    if MODES[mode].needs_engine:  # the engine must import even when not pip-installed
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _child(args: list[str], *, cwd: Path, env: dict[str, str], meta: Path, log: Path) -> dict:
+    """Run ``child.py args`` and return its JSON summary; raise ModeError if it failed."""
+    cmd = [sys.executable, str(CHILD), *args, "--meta", str(meta)]
+    with open(log.with_suffix(".out"), "ab") as out, open(log.with_suffix(".err"), "ab") as err:
+        try:
+            proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=err,
+                                  timeout=CHILD_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ModeError(f"child timed out after {CHILD_TIMEOUT} s: {cmd}") from exc
+    if proc.returncode != 0 or not meta.exists():
+        tail = log.with_suffix(".err").read_text(errors="replace")[-2000:]
+        raise ModeError(f"child exited with {proc.returncode}: {' '.join(cmd)}\n{tail}")
+    return json.loads(meta.read_text())
+
+
+def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | None,
+             scratch: Path) -> ModeRun:
+    """Run ``workload`` (written to ``workdir``) once in ``mode``.
+
+    ``capture``: directory for the per-script records (namespaces) or None to skip them.
+    ``scratch``: a directory for logs, summaries and caches of this run.
+    """
+    if mode not in MODES:
+        raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    scratch.mkdir(parents=True, exist_ok=True)
+    out = ["--out", str(capture)] if capture is not None else []
+    if capture is not None:
+        capture.mkdir(parents=True, exist_ok=True)
+    log = scratch / f"mode_{mode}"
+    scripts = workload.script_paths(workdir, memory=(mode == "c"))
+    cache_dir = Path(tempfile.mkdtemp(prefix="skcache_", dir=scratch)) if mode == "c" else None
+    env = child_env(mode, cache_dir)
+    run = ModeRun(wall_seconds=0.0)
+    try:
+        if mode == "a":
+            t0 = time.perf_counter()
+            for i, script in enumerate(scripts):
+                meta = _child(["exec", *out, str(script)], cwd=workdir, env=env,
+                              meta=scratch / f"meta_a_{i}.json", log=log)
+                _merge(run, meta)
+            run.wall_seconds = time.perf_counter() - t0
+        else:
+            how = ["exec"] if mode in ("b", "c") else ["magics"]
+            if mode == "e":
+                how += ["--jobs", "1"]
+            t0 = time.perf_counter()
+            meta = _child([*how, *out, *map(str, scripts)], cwd=workdir, env=env,
+                          meta=scratch / f"meta_{mode}.json", log=log)
+            run.wall_seconds = time.perf_counter() - t0
+            _merge(run, meta)
+    finally:
+        if cache_dir is not None:
+            shutil.rmtree(cache_dir, ignore_errors=True)
+    return run
+
+
+def _merge(run: ModeRun, meta: dict) -> None:
+    run.capture_seconds += float(meta.get("capture_seconds", 0.0))
+    run.peak_rss_kb = max(run.peak_rss_kb, int(meta.get("maxrss_kb", 0)),
+                          int(meta.get("maxrss_children_kb", 0)))
+    run.statuses.update(meta.get("statuses", {}))

@@ -1,0 +1,170 @@
+"""Benchmark report: a JSON document and a Markdown table.
+
+JSON layout (``schema: "stratum-bench/1"``)::
+
+    created, machine{cores_logical, cores_physical, cores_available, platform, python,
+                     versions{...}, thread_env{...}},
+    settings{quick, rows, scripts, reps, seed, workloads, modes},
+    modes{KEY: {title, description}},
+    workloads{NAME: {
+        rows, scripts, script_names, info,
+        modes{KEY: {seconds[], wall_seconds[], capture_seconds[], median, peak_rss_mb,
+                    statuses{status: count}, error}},
+        medians{KEY: seconds},
+        ratios{vs_a{KEY: x}, vs_b{KEY: x}},   # x = median(a or b) / median(KEY): times faster
+        fidelity{reference, comparator, verdict, modes{KEY: verdict}, mismatches[]}}},
+    verdict: "ok" | "mismatch" | "error"
+
+``seconds`` are wall seconds of the mode's child process(es) minus the time they spent
+pickling namespaces for the fidelity check.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .modes import MODES, THREAD_ENV, ModeRun
+
+SCHEMA = "stratum-bench/1"
+
+
+@dataclass
+class WorkloadOutcome:
+    """Everything measured for one workload."""
+
+    name: str
+    rows: int
+    script_names: list[str]
+    runs: dict[str, list[ModeRun]]                     # mode -> one run per repetition
+    fidelity: dict
+    errors: dict[str, str] = field(default_factory=dict)  # mode -> harness/engine error
+    info: dict = field(default_factory=dict)
+
+
+def machine_info() -> dict:
+    """Cores, platform and library versions of this machine."""
+    try:
+        import psutil
+        physical = psutil.cpu_count(logical=False)
+    except Exception:
+        physical = None
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:
+        available = os.cpu_count()
+    versions = {}
+    for mod in ("numpy", "pandas", "sklearn", "joblib", "IPython"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except Exception:
+            versions[mod] = None
+    return {"cores_logical": os.cpu_count(), "cores_physical": physical,
+            "cores_available": available, "platform": platform.platform(),
+            "python": sys.version.split()[0], "versions": versions,
+            "thread_env": {k: os.environ.get(k, v) for k, v in THREAD_ENV.items()}}
+
+
+def _ratio(base: float | None, value: float | None) -> float | None:
+    if base is None or value is None or value <= 0:
+        return None
+    return round(base / value, 3)
+
+
+def workload_entry(outcome: WorkloadOutcome, modes: list[str]) -> dict:
+    """The report entry of one workload: per-mode timings, medians, ratios, fidelity."""
+    entries: dict[str, dict] = {}
+    medians: dict[str, float | None] = {}
+    for mode in modes:
+        runs = outcome.runs.get(mode, [])
+        secs = [round(r.seconds, 4) for r in runs]
+        median = round(statistics.median(secs), 4) if secs else None
+        counts: dict[str, int] = {}
+        for status in (runs[0].statuses.values() if runs else []):
+            counts[status] = counts.get(status, 0) + 1
+        entries[mode] = {
+            "seconds": secs,
+            "wall_seconds": [round(r.wall_seconds, 4) for r in runs],
+            "capture_seconds": [round(r.capture_seconds, 4) for r in runs],
+            "median": median,
+            "peak_rss_mb": round(max(r.peak_rss_kb for r in runs) / 1024, 1) if runs else None,
+            "statuses": counts,
+            "error": outcome.errors.get(mode),
+        }
+        medians[mode] = median
+    ratios = {f"vs_{base}": {m: _ratio(medians.get(base), medians[m]) for m in modes}
+              for base in ("a", "b")}
+    return {"rows": outcome.rows, "scripts": len(outcome.script_names),
+            "script_names": outcome.script_names, "info": outcome.info, "modes": entries,
+            "medians": medians, "ratios": ratios, "fidelity": outcome.fidelity}
+
+
+def build_report(*, settings: dict, outcomes: list[WorkloadOutcome],
+                 machine: dict | None = None) -> dict:
+    """The full JSON-ready report (see the module docstring for its layout)."""
+    modes = list(settings["modes"])
+    workloads = {o.name: workload_entry(o, modes) for o in outcomes}
+    if any(o.errors for o in outcomes):
+        verdict = "error"
+    elif any(w["fidelity"].get("verdict") == "mismatch" for w in workloads.values()):
+        verdict = "mismatch"
+    else:
+        verdict = "ok"
+    return {
+        "schema": SCHEMA,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine if machine is not None else machine_info(),
+        "settings": settings,
+        "modes": {k: {"title": MODES[k].title, "description": MODES[k].description}
+                  for k in modes},
+        "workloads": workloads,
+        "verdict": verdict,
+    }
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def to_markdown(report: dict) -> str:
+    """A Markdown summary: one row per workload and mode, then the fidelity verdicts."""
+    m = report["machine"]
+    s = report["settings"]
+    lines = [
+        f"## stratum bench — {m.get('cores_available')} cores available "
+        f"({m.get('cores_logical')} logical), Python {m.get('python')}, "
+        f"reps={s.get('reps')}, seed={s.get('seed')}",
+        "",
+        "| workload | mode | median s | × vs (a) | × vs (b) | peak RSS MB | ok/failed | fidelity |",
+        "|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for name, w in report["workloads"].items():
+        for key, entry in w["modes"].items():
+            title = f"({key}) {report['modes'][key]['title']}"
+            st = entry["statuses"]
+            verdict = w["fidelity"].get("modes", {}).get(key, "–")
+            if entry["error"]:
+                verdict = "ERROR"
+            lines.append(
+                f"| {name} ({w['scripts']} scripts, {w['rows']} rows) | {title} | "
+                f"{_fmt(entry['median'], '.2f')} | {_fmt(w['ratios']['vs_a'].get(key), '.2f')} | "
+                f"{_fmt(w['ratios']['vs_b'].get(key), '.2f')} | "
+                f"{_fmt(entry['peak_rss_mb'], '.0f')} | "
+                f"{st.get('ok', 0)}/{sum(st.values()) - st.get('ok', 0)} | {verdict} |")
+    lines.append("")
+    lines.append("× = median of the baseline / median of the mode (higher is faster).")
+    for name, w in report["workloads"].items():
+        f = w["fidelity"]
+        lines.append(f"- {name}: fidelity {f.get('verdict')} (reference ({f.get('reference')}), "
+                     f"comparator {f.get('comparator')})")
+        for mm in f.get("mismatches", [])[:5]:
+            lines.append(f"  - ({mm['mode']}) {mm['script']}: {mm['difference'][:300]}")
+        for key, entry in w["modes"].items():
+            if entry["error"]:
+                lines.append(f"  - ({key}) error: {entry['error'].splitlines()[0][:300]}")
+    lines.append(f"\nverdict: {report['verdict']}")
+    return "\n".join(lines)
