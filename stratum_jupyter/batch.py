@@ -141,7 +141,7 @@ class Batch:
                 execution.run_node, execution.skip_node,
                 jobs=jobs or os.cpu_count() or 1, timeout=timeout, grace=5.0, poll_ms=50,
             )
-        results = execution.finalize()
+        results = execution.finalize(stats.get("status"))
         write_back(self.namespace, results)
         run = RunResult(results)
         run.stats = dict(stats)

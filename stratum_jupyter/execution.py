@@ -74,6 +74,8 @@ class Execution:
         ]
         self.bound: list[set[str]] = [set() for _ in graph.pipelines]
         self.done_steps = 0
+        self.failed_at: dict[int, int] = {}  # pipeline → node whose error failed it
+        self.closed = False  # set when the run returned: abandoned threads must not touch results
         for index, pipeline in enumerate(graph.pipelines):
             if not pipeline.steps:
                 self._finish(index, "ok")
@@ -82,6 +84,8 @@ class Execution:
     def run_node(self, node_id: int, inputs: list) -> tuple[bool, object]:
         """Run or replay one node; returns (ok, outcome) and never raises for user errors."""
         node = self.graph.nodes[node_id]
+        if self.closed:
+            return False, None
         if node.kind == "writeback":
             self._write_back_isolated(node.writeback_of)  # type: ignore[arg-type]
             return True, None
@@ -169,6 +173,8 @@ class Execution:
     def _record(self, node: Node, outcome: Outcome) -> None:
         index = node.pipeline
         with self.lock:
+            if self.closed:
+                return
             result = self.results[index]
             self.done_steps += 1
             result.outputs.extend(outcome.output.items)
@@ -178,6 +184,7 @@ class Execution:
             if outcome.ok and node.step.is_last_expression and outcome.value is not None:
                 result.result = outcome.value
         if not outcome.ok:
+            self.failed_at[index] = node.id
             self._finish(index, "failed", error=self._format_error(node, outcome))
         elif node.id == self.graph.pipeline_nodes[index][-1]:
             self._finish(index, "ok")
@@ -190,6 +197,8 @@ class Execution:
         else:
             names = self.bound[index]
         with self.lock:
+            if self.closed:
+                return
             result = self.results[index]
             result.status = status
             result.error = error
@@ -246,11 +255,20 @@ class Execution:
             except Exception:  # noqa: BLE001 - a broken display must not break the run
                 pass
 
-    def finalize(self) -> list[PipelineResult]:
-        """Results in capture order; pipelines never reached are marked cancelled."""
+    def finalize(self, node_status: list[str] | None = None) -> list[PipelineResult]:
+        """Results in capture order. A pipeline whose running step the runtime abandoned (time
+        limit, interrupt) gets that status; pipelines never reached are cancelled."""
+        for node_id, status in enumerate(node_status or []):
+            node = self.graph.nodes[node_id]
+            if status in ("timeout", "cancelled") and node.pipeline >= 0:
+                result = self.results[node.pipeline]
+                if result.status == "pending" or self.failed_at.get(node.pipeline) == node_id:
+                    what = "pipeline exceeded its time limit" if status == "timeout" else "run interrupted"
+                    self._finish(node.pipeline, status, cause=f"{what} (at line {node.step.lineno})")
         for index, result in enumerate(self.results):
             if result.status == "pending":
                 self._finish(index, "cancelled", cause="run ended before this pipeline completed")
+        self.closed = True
         if self.kernel.rng is not None:  # the kernel continues from the RNG state sequential runs leave
             np.random.set_state(self.kernel.rng[0])
             random.setstate(self.kernel.rng[1])

@@ -92,8 +92,11 @@ pub struct Scheduler<T> {
     consumers_left: Vec<usize>,
     started_at: Vec<Option<Instant>>,
     seconds: Vec<f64>,
-    group_start: Vec<Option<Instant>>,
-    /// Deadlines of started groups, earliest first (entries of finished groups linger).
+    /// Run time each group has used so far: a pipeline's time limit counts its own running
+    /// steps, not the time it waited for a worker.
+    group_used: Vec<Duration>,
+    /// Deadline of each running node (the group's remaining budget), earliest first;
+    /// entries of nodes that finished in time linger and are ignored.
     deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
     group_expired: Vec<bool>,
     group_unfinished: Vec<usize>,
@@ -125,7 +128,7 @@ impl<T> Scheduler<T> {
             consumers_left: plan.n_consumers.clone(),
             started_at: vec![None; n],
             seconds: vec![0.0; n],
-            group_start: vec![None; ng],
+            group_used: vec![Duration::ZERO; ng],
             deadlines: BinaryHeap::new(),
             group_expired: vec![false; ng],
             group_unfinished,
@@ -202,11 +205,11 @@ impl<T> Scheduler<T> {
         self.released
     }
 
-    /// The earliest moment a started, unfinished group will time out.
+    /// The earliest moment a running node's group will run out of time.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.deadlines
             .iter()
-            .filter(|Reverse((_, g))| !self.group_expired[*g] && self.group_unfinished[*g] > 0)
+            .filter(|Reverse((_, node))| self.state[*node] == State::Running)
             .map(|Reverse((d, _))| *d)
             .min()
     }
@@ -263,15 +266,17 @@ impl<T> Scheduler<T> {
             if self.state[node] != State::Ready {
                 continue;
             }
+            let g = self.plan.group[node];
+            if self.timeout.is_some_and(|t| self.group_used[g] >= t) {
+                self.expire_group(g, now); // its budget is spent: the rest of the pipeline times out
+                continue;
+            }
             self.state[node] = State::Running;
             self.running += 1;
             self.started_at[node] = Some(now);
-            let g = self.plan.group[node];
-            if self.group_start[g].is_none() {
-                self.group_start[g] = Some(now);
-                if let Some(t) = self.timeout {
-                    self.deadlines.push(Reverse((now + t, g)));
-                }
+            if let Some(t) = self.timeout {
+                let left = t.saturating_sub(self.group_used[g]);
+                self.deadlines.push(Reverse((now + left, node)));
             }
             let inputs = self.plan.inputs[node]
                 .iter()
@@ -291,6 +296,7 @@ impl<T> Scheduler<T> {
         }
         self.running -= 1;
         self.seconds[node] = elapsed.as_secs_f64();
+        self.group_used[self.plan.group[node]] += elapsed;
         // Propagate first: the inputs this node was the last consumer of are released before
         // its own output is counted, and consumers skipped by this very result (deps_ok on a
         // failure) no longer keep the output alive.
@@ -309,14 +315,15 @@ impl<T> Scheduler<T> {
         true
     }
 
-    /// Expires every started group whose deadline has passed.
+    /// Expires the group of every running node whose deadline has passed.
     pub fn poll_timeouts(&mut self, now: Instant) {
-        while let Some(&Reverse((deadline, g))) = self.deadlines.peek() {
+        while let Some(&Reverse((deadline, node))) = self.deadlines.peek() {
             if deadline > now {
                 break;
             }
             self.deadlines.pop();
-            if !self.group_expired[g] && self.group_unfinished[g] > 0 {
+            let g = self.plan.group[node];
+            if self.state[node] == State::Running && !self.group_expired[g] && self.group_unfinished[g] > 0 {
                 self.expire_group(g, now);
             }
         }
@@ -750,8 +757,8 @@ mod tests {
         let mut s = Scheduler::<String>::new(p, Some(t));
         let t0 = Instant::now();
         s.next_run(t0).unwrap();
-        s.finish(0, true, None, Duration::ZERO);
-        // Node 1 is ready, but by the time a worker asks, the group's time is up.
+        s.finish(0, true, None, t);
+        // Node 1 is ready, but node 0 used the group's whole running-time budget.
         assert!(s.next_run(t0 + t).is_none());
         assert_eq!(s.take_notices(), vec![(1, Outcome::Timeout)]);
         assert!(s.is_done());

@@ -1,0 +1,63 @@
+"""The Rust runtime seen from the batch: parallel runs, failure isolation, time limits."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from stratum_jupyter import Batch
+from stratum_jupyter.compare import first_difference
+
+from conftest import HAS_NATIVE, run_cells_plainly
+
+pytestmark = pytest.mark.skipif(not HAS_NATIVE, reason="Rust extension not built")
+
+HEALTHY = "import numpy as np\nrng = np.random.default_rng({seed})\nvalues = rng.normal(size=1000)\nmean = float(values.mean())\n"
+
+
+def test_failures_and_hangs_are_isolated_and_time_limited():
+    batch = Batch()
+    batch.add("x = 1\nraise ValueError('bad candidate')\n", name="raises", isolated=True)
+    batch.add("y = 2\nwhile True:\n    pass\n", name="spins", isolated=True)
+    batch.add("import time\nz = 3\ntime.sleep(600)\nafter = 1\n", name="sleeps", isolated=True)
+    for seed in range(3):
+        batch.add(HEALTHY.format(seed=seed), name=f"ok{seed}", isolated=True)
+    start = time.monotonic()
+    results = batch.run(jobs=2, timeout=5)
+    elapsed = time.monotonic() - start
+    assert elapsed < 15
+    assert [results[n].status for n in ("raises", "spins", "sleeps")] == ["failed", "timeout", "timeout"]
+    assert results["spins"].namespace == {"y": 2}
+    assert results["sleeps"].namespace["z"] == 3 and "after" not in results["sleeps"].namespace
+    _, plain = run_cells_plainly([(HEALTHY.format(seed=s), True) for s in range(3)])
+    for seed, reference in enumerate(plain):
+        assert results[f"ok{seed}"].status == "ok"
+        assert first_difference(reference["namespace"], results[f"ok{seed}"].namespace) is None
+    # the next run works
+    batch.add("w = 40 + 2\n", name="next", isolated=True)
+    assert batch.run(jobs=2)["next"].namespace == {"w": 42}
+
+
+def test_a_failing_shared_step_fails_every_pipeline_that_contains_it():
+    batch = Batch()
+    shared = "import pandas as pd\ndf = pd.DataFrame({'a': [1]})\nbad = df['missing']\n"
+    batch.add(shared + "r = 1\n", name="one", isolated=True)
+    batch.add(shared + "r = 2\n", name="two", isolated=True)
+    batch.add("r = 3\n", name="three", isolated=True)
+    results = batch.run(jobs=2)
+    assert results["one"].status == results["two"].status == "failed"
+    assert 'File "<cell two>", line 3' in results["two"].error
+    assert results["three"].status == "ok"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_many_pipelines_identical_with_one_or_two_jobs(jobs):
+    cells = [HEALTHY.format(seed=s) + f"scaled = values * {s}\n" for s in range(12)]
+    batch = Batch()
+    for i, code in enumerate(cells):
+        batch.add(code, name=f"p{i}", isolated=True)
+    results = batch.run(jobs=jobs)
+    _, plain = run_cells_plainly([(c, True) for c in cells])
+    for i, reference in enumerate(plain):
+        assert first_difference(reference["namespace"], results[f"p{i}"].namespace) is None
