@@ -11,6 +11,7 @@ from .capture import Step, capture_steps
 from .execution import Execution
 from .graph import BatchGraph, Pipeline
 from .plan import build_plan
+from .progress import Progress
 from .results import PipelineResult, RunResult, write_back
 from .runtime import get_backend
 from .streams import routed_output
@@ -118,12 +119,17 @@ class Batch:
 
     # -- running ------------------------------------------------------------------------------
     def run(
-        self, jobs: int | None = None, timeout: float | None = None, backend: str = "local"
+        self,
+        jobs: int | None = None,
+        timeout: float | None = None,
+        backend: str = "local",
+        progress: str | None = None,
     ) -> RunResult:
         """Run every pending pipeline as one batch; returns the results of this run.
 
         The kernel namespace (``self.namespace``) ends up as running the cells one after
-        another in capture order would leave it.
+        another in capture order would leave it. ``progress``: None (quiet), "terminal"
+        (a bar on stderr) or "widget" (an ipywidgets bar, in notebooks).
         """
         if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
             raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -134,13 +140,19 @@ class Batch:
             return RunResult()
         graph = self.graph()
         plan = build_plan(graph)
-        execution = Execution(graph, self.namespace, self.listeners)
+        listeners = list(self.listeners)
+        bar = Progress(graph.captured_steps(), widget=progress == "widget") if progress else None
+        if bar is not None:
+            listeners.append(bar)
+        execution = Execution(graph, self.namespace, listeners)
         with routed_output(self.shell):
             stats = run_plan(
                 plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
                 execution.run_node, execution.skip_node,
                 jobs=jobs or os.cpu_count() or 1, timeout=timeout, grace=5.0, poll_ms=50,
             )
+        if bar is not None:
+            bar.close()
         results = execution.finalize(stats.get("status"))
         write_back(self.namespace, results)
         run = RunResult(results)

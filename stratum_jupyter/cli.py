@@ -36,7 +36,8 @@ def _command_run(args: argparse.Namespace) -> int:
     if not batch.pending:
         print("stratum run: nothing to run", file=sys.stderr)
         return 1
-    results = batch.run(jobs=args.jobs, timeout=args.timeout, backend=args.backend)
+    progress = "terminal" if sys.stderr.isatty() else None
+    results = batch.run(jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress)
     for result in results.values():
         if result.stdout:
             print(f"── {result.name} ──\n{result.stdout}", end="" if result.stdout.endswith("\n") else "\n")

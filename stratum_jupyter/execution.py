@@ -243,7 +243,11 @@ class Execution:
         view_id = self.graph.node_view_id(node_id)
         if view_id is None:
             return
-        event = {"node": view_id, "status": status, "seconds": None, "output": None, "error": None}
+        node = self.graph.nodes[node_id]
+        event = {
+            "node": view_id, "status": status, "seconds": None, "output": None, "error": None,
+            "pipeline": self.graph.pipelines[node.pipeline].name,
+        }
         if outcome is not None:
             event["seconds"] = outcome.seconds
             event["output"] = _describe(next(iter(outcome.bindings.values()), None)) if outcome.bindings else None

@@ -127,7 +127,7 @@ class StratumMagics(Magics):
             return
         pending = [p.name for p in self.batch.pending]
         try:
-            run = self.batch.run(jobs=jobs, timeout=timeout, backend=backend)
+            run = self.batch.run(jobs=jobs, timeout=timeout, backend=backend, progress=self._progress_kind())
         except KeyboardInterrupt:
             self.shell.user_ns["stratum_results"] = self.batch.results
             self._replay(RunResult([self.batch.results[n] for n in pending if n in self.batch.results]))
@@ -147,6 +147,10 @@ class StratumMagics(Magics):
             f"ran {len(run)} pipelines ({summary}): {stats.get('captured_steps', 0)} steps, "
             f"{stats.get('executed', 0)} executed — results in stratum_results"
         )
+
+    def _progress_kind(self) -> str:
+        """A widget bar in a notebook kernel, a terminal bar in terminal IPython."""
+        return "widget" if type(self.shell).__name__ == "ZMQInteractiveShell" else "terminal"
 
     def _replay(self, run: RunResult) -> None:
         """Printed output and displays, grouped per pipeline in capture order."""

@@ -61,3 +61,22 @@ def test_many_pipelines_identical_with_one_or_two_jobs(jobs):
     _, plain = run_cells_plainly([(c, True) for c in cells])
     for i, reference in enumerate(plain):
         assert first_difference(reference["namespace"], results[f"p{i}"].namespace) is None
+
+
+def test_progress_counts_every_step_and_names_running_pipelines():
+    import io
+
+    from stratum_jupyter.progress import Progress
+
+    batch = Batch()
+    for seed in range(4):
+        batch.add(HEALTHY.format(seed=seed), name=f"p{seed}", isolated=True)
+    stream = io.StringIO()
+    bar = Progress(batch.graph().captured_steps(), stream=stream, interval=0.0)
+    seen_running = set()
+    batch.add_listener(bar)
+    batch.add_listener(lambda e: e["status"] == "running" and seen_running.add(e["pipeline"]))
+    batch.run(jobs=2)
+    assert bar.done == bar.total == 16
+    assert seen_running == {"p0", "p1", "p2", "p3"}
+    assert "16/16 steps" in stream.getvalue()
