@@ -16,6 +16,8 @@ from .results import PipelineResult, RunResult, write_back
 from .runtime import get_backend
 from .streams import routed_output
 
+INTERRUPT_GRACE = 4.0  # seconds running steps get after Ctrl-C before they are abandoned
+
 _LIBRARY_ROOTS = {
     "pandas", "numpy", "sklearn", "scipy", "math", "statistics", "json", "os", "re", "time", "datetime",
     "collections", "itertools", "functools", "random", "pathlib", "warnings", "joblib", "lightgbm",
@@ -149,7 +151,7 @@ class Batch:
             stats = run_plan(
                 plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
                 execution.run_node, execution.skip_node,
-                jobs=jobs or os.cpu_count() or 1, timeout=timeout, grace=5.0, poll_ms=50,
+                jobs=jobs or os.cpu_count() or 1, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
             )
         if bar is not None:
             bar.close()
