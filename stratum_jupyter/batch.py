@@ -10,6 +10,7 @@ from collections.abc import Callable, MutableMapping
 from .capture import Step, capture_steps
 from .execution import Execution
 from .graph import BatchGraph, Pipeline
+from .memory import MemoryBudget, default_budget, parse_size
 from .plan import build_plan
 from .progress import Progress
 from .results import PipelineResult, RunResult, write_back
@@ -126,17 +127,20 @@ class Batch:
         timeout: float | None = None,
         backend: str = "local",
         progress: str | None = None,
+        memory: str | int | None = None,
     ) -> RunResult:
         """Run every pending pipeline as one batch; returns the results of this run.
 
         The kernel namespace (``self.namespace``) ends up as running the cells one after
         another in capture order would leave it. ``progress``: None (quiet), "terminal"
-        (a bar on stderr) or "widget" (an ipywidgets bar, in notebooks).
+        (a bar on stderr) or "widget" (an ipywidgets bar, in notebooks). ``memory``: budget
+        such as "4GB" (default: half the machine's memory); steps that would exceed it wait.
         """
         if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
             raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        budget = MemoryBudget(parse_size(memory), probe=True) if memory is not None else MemoryBudget(default_budget(), probe=False)
         run_plan = get_backend(backend)
         if not self.pending:
             return RunResult()
@@ -146,7 +150,7 @@ class Batch:
         bar = Progress(graph.captured_steps(), widget=progress == "widget") if progress else None
         if bar is not None:
             listeners.append(bar)
-        execution = Execution(graph, self.namespace, listeners)
+        execution = Execution(graph, self.namespace, listeners, budget)
         with routed_output(self.shell):
             stats = run_plan(
                 plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
@@ -162,6 +166,7 @@ class Batch:
         run.stats.update(
             pipelines=len(results), captured_steps=graph.captured_steps(), unique_steps=graph.unique_steps(),
             executed=sum(1 for n in graph.nodes if n.kind == "exec"),
+            memory_budget=budget.limit, memory_waits=budget.waits,
         )
         self.pending = []
         self.results.update(run)

@@ -13,6 +13,7 @@ import ast
 import builtins
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 
 from .purity import (
@@ -48,6 +49,7 @@ class Step:
     lineno: int
     end_lineno: int
     fingerprint: str
+    shape: str  # fingerprint with constants blanked: steps of one shape cost alike
     reads: frozenset[str]
     writes: frozenset[str]
     deletes: frozenset[str]
@@ -99,6 +101,13 @@ def fingerprint(stmt: ast.AST) -> str:
     return hashlib.sha256(dumped.encode()).hexdigest()[:20]
 
 
+def shape_of(stmt: ast.AST) -> str:
+    """Hash of the statement with every literal replaced: ``Ridge(alpha=1)`` ~ ``Ridge(alpha=10)``."""
+    blanked = ast.dump(stmt, annotate_fields=False, include_attributes=False)
+    blanked = re.sub(r"Constant\((?:[^()]|\([^()]*\))*\)", "Constant()", blanked)
+    return hashlib.sha256(blanked.encode()).hexdigest()[:20]
+
+
 def _analyse(
     stmt: ast.stmt, text: str, index: int, libraries: set[str], constants: dict[str, str], is_last: bool
 ) -> Step:
@@ -120,6 +129,7 @@ def _analyse(
         lineno=stmt.lineno,
         end_lineno=stmt.end_lineno or stmt.lineno,
         fingerprint=fingerprint(stmt),
+        shape=shape_of(stmt),
         reads=frozenset(visitor.reads - BUILTIN_NAMES) | frozenset(visitor.reads & visitor.shadowed_builtins),
         writes=frozenset(visitor.writes),
         deletes=frozenset(visitor.deletes),

@@ -37,7 +37,7 @@ def _command_run(args: argparse.Namespace) -> int:
         print("stratum run: nothing to run", file=sys.stderr)
         return 1
     progress = "terminal" if sys.stderr.isatty() else None
-    results = batch.run(jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress)
+    results = batch.run(jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress, memory=args.memory)
     for result in results.values():
         if result.stdout:
             print(f"── {result.name} ──\n{result.stdout}", end="" if result.stdout.endswith("\n") else "\n")
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=None)
     run.add_argument("--timeout", type=float, default=None)
     run.add_argument("--backend", choices=BACKENDS, default="local")
+    run.add_argument("--memory", default=None, help="memory budget, e.g. 4GB (default: half of RAM)")
     run.set_defaults(handler=_command_run)
     verify = commands.add_parser("verify", help="compare batch results with plain sequential execution")
     verify.add_argument("scripts", nargs="+", metavar="SCRIPT")

@@ -14,12 +14,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, MutableMapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import isolation
 from .graph import KERNEL, BatchGraph, Node
+from .memory import MemoryBudget, sizeof
 from .results import PipelineResult
 from .streams import StepOutput, capturing
 
@@ -46,6 +48,7 @@ class Outcome:
     value: object = None
     error: BaseException | None = None
     seconds: float = 0.0
+    nbytes: int = 0  # accounted size of the bindings
     pipeline: int = 0
     lineno: int = 0
 
@@ -58,8 +61,10 @@ class Execution:
         graph: BatchGraph,
         kernel_namespace: MutableMapping[str, object],
         listeners: list[Callable[[dict], None]] | None = None,
+        memory: MemoryBudget | None = None,
     ) -> None:
         self.graph = graph
+        self.memory = memory
         self.listeners = listeners or []
         self.lock = threading.Lock()
         kernel = Lineage(kernel_namespace)
@@ -129,6 +134,18 @@ class Execution:
             code = compile(ast.Expression(step.tree.value), pipeline.filename, "eval")
         else:
             code = compile(ast.Module([step.tree], type_ignores=[]), pipeline.filename, "exec")
+        admission = self.memory.admit(step.shape) if self.memory is not None else nullcontext()
+        with admission:
+            self._run_code(node, code, lineage, outcome)
+        outcome.rng = lineage.rng
+        outcome.bindings = {n: namespace[n] for n in node.outputs if n in namespace}
+        outcome.deleted = frozenset(n for n in node.outputs if n not in namespace)
+        outcome.nbytes = sum(sizeof(v) for v in outcome.bindings.values())
+        return outcome
+
+    def _run_code(self, node: Node, code, lineage: Lineage, outcome: Outcome) -> None:
+        step = node.step
+        namespace = lineage.namespace
         start = time.perf_counter()
         with capturing(outcome.output):
             if node.rng:
@@ -140,10 +157,6 @@ class Execution:
             else:
                 self._evaluate(code, namespace, outcome, step.is_last_expression)
         outcome.seconds = time.perf_counter() - start
-        outcome.rng = lineage.rng
-        outcome.bindings = {n: namespace[n] for n in node.outputs if n in namespace}
-        outcome.deleted = frozenset(n for n in node.outputs if n not in namespace)
-        return outcome
 
     @staticmethod
     def _evaluate(code, namespace, outcome: Outcome, is_expression: bool) -> None:
@@ -250,6 +263,7 @@ class Execution:
         }
         if outcome is not None:
             event["seconds"] = outcome.seconds
+            event["bytes"] = outcome.nbytes
             event["output"] = _describe(next(iter(outcome.bindings.values()), None)) if outcome.bindings else None
             if outcome.error is not None:
                 event["error"] = f"{type(outcome.error).__name__}: {outcome.error}"

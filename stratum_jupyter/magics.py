@@ -14,7 +14,7 @@ from .runtime import BACKENDS
 
 SUBCOMMANDS = ("run", "show", "explain", "results", "clear", "status")
 USAGE = (
-    "usage: %stratum run [--jobs N] [--timeout SECONDS] [--backend local|python]\n"
+    "usage: %stratum run [--jobs N] [--timeout SECONDS] [--memory 4GB] [--backend local|python]\n"
     "       %stratum show | explain | results | clear | status\n"
     "       %%stratum [-n NAME] [--isolated] [--run] [--show]   (cell magic: capture the cell)"
 )
@@ -96,7 +96,7 @@ class StratumMagics(Magics):
             except _UsageError as error:
                 print(f"%stratum run: {error}\n{USAGE}", file=sys.stderr)
                 return None
-            return self._run(args.jobs, args.timeout, args.backend)
+            return self._run(args.jobs, args.timeout, args.backend, args.memory)
         if rest:
             print(f"%stratum {command}: takes no arguments, got {rest!r}\n{USAGE}", file=sys.stderr)
             return None
@@ -118,16 +118,17 @@ class StratumMagics(Magics):
     @argument("--jobs", type=int, default=None, help="worker threads (default: CPU count)")
     @argument("--timeout", type=float, default=None, help="per-pipeline time limit in seconds")
     @argument("--backend", default="local", choices=BACKENDS, help="executor (default: local, the Rust runtime)")
+    @argument("--memory", default=None, help="memory budget, e.g. 4GB (default: half of RAM)")
     def _run_arguments(self, line: str) -> None:
         """%stratum run [--jobs N] [--timeout SECONDS] [--backend local|python]"""
 
-    def _run(self, jobs: int | None, timeout: float | None, backend: str) -> None:
+    def _run(self, jobs: int | None, timeout: float | None, backend: str, memory: str | None = None) -> None:
         if not self.batch.pending:
             print("the batch is empty: capture cells with %%stratum first")
             return
         pending = [p.name for p in self.batch.pending]
         try:
-            run = self.batch.run(jobs=jobs, timeout=timeout, backend=backend, progress=self._progress_kind())
+            run = self.batch.run(jobs=jobs, timeout=timeout, backend=backend, progress=self._progress_kind(), memory=memory)
         except KeyboardInterrupt:
             self.shell.user_ns["stratum_results"] = self.batch.results
             self._replay(RunResult([self.batch.results[n] for n in pending if n in self.batch.results]))

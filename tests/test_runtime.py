@@ -80,3 +80,30 @@ def test_progress_counts_every_step_and_names_running_pipelines():
     assert bar.done == bar.total == 16
     assert seen_running == {"p0", "p1", "p2", "p3"}
     assert "16/16 steps" in stream.getvalue()
+
+
+def test_memory_budget_admits_large_steps_one_at_a_time():
+    code = "import numpy as np\nbig = np.full(8_000_000, {seed}.0)\ntotal = float(big.sum())\ndel big\n"
+    batch = Batch()
+    for seed in range(4):
+        batch.add(code.format(seed=seed), name=f"m{seed}", isolated=True)
+    from stratum_jupyter.memory import resident_bytes
+
+    results = batch.run(jobs=2, memory=resident_bytes() + 40 * 2**20)
+    assert results.stats["memory_waits"] > 0
+    assert [results[f"m{s}"].namespace["total"] for s in range(4)] == [8_000_000.0 * s for s in range(4)]
+    assert all("big" not in results[f"m{s}"].namespace for s in range(4))
+
+
+def test_memory_sizes_parse_and_bad_ones_are_rejected():
+    from stratum_jupyter.memory import parse_size, sizeof
+
+    assert parse_size("4GB") == 4 * 2**30 and parse_size("500mb") == 500 * 2**20 and parse_size(1024) == 1024
+    for bad in ("lots", "-1GB", "0", "4XB"):
+        with pytest.raises(ValueError, match="memory budget"):
+            parse_size(bad)
+    import numpy as np
+    import pandas as pd
+
+    assert sizeof(np.zeros(1000)) == 8000
+    assert sizeof(pd.DataFrame({"a": np.zeros(1000)})) >= 8000
