@@ -85,8 +85,9 @@ def capture_steps(text: str, filename: str, known_libraries: set[str] | None = N
     constants: dict[str, str] = {}
     steps = []
     body = module.body
+    lines = text.splitlines(keepends=True)
     for index, stmt in enumerate(body):
-        step = _analyse(stmt, text, index, libraries, constants, is_last=index == len(body) - 1)
+        step = _analyse(stmt, lines, index, libraries, constants, is_last=index == len(body) - 1)
         steps.append(step)
         constants.update(dict(step.string_constants))
         for name in step.writes:
@@ -108,8 +109,18 @@ def shape_of(stmt: ast.AST) -> str:
     return hashlib.sha256(blanked.encode()).hexdigest()[:20]
 
 
+def _source(lines: list[str], stmt: ast.stmt) -> str:
+    """The statement's own text (ast.get_source_segment re-splits the whole cell every call)."""
+    first, last = stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1
+    if first == last:
+        return lines[first].encode()[stmt.col_offset : stmt.end_col_offset].decode()
+    head = lines[first].encode()[stmt.col_offset :].decode()
+    tail = lines[last].encode()[: stmt.end_col_offset].decode()
+    return head + "".join(lines[first + 1 : last]) + tail
+
+
 def _analyse(
-    stmt: ast.stmt, text: str, index: int, libraries: set[str], constants: dict[str, str], is_last: bool
+    stmt: ast.stmt, lines: list[str], index: int, libraries: set[str], constants: dict[str, str], is_last: bool
 ) -> Step:
     visitor = _StepVisitor(libraries, constants)
     visitor.visit(stmt)
@@ -124,7 +135,7 @@ def _analyse(
     is_definition = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     return Step(
         index=index,
-        source=ast.get_source_segment(text, stmt) or ast.unparse(stmt),
+        source=_source(lines, stmt),
         tree=stmt,
         lineno=stmt.lineno,
         end_lineno=stmt.end_lineno or stmt.lineno,

@@ -87,14 +87,14 @@ class MemoryBudget:
                 self.waits += 1
                 self.condition.wait(0.05)
             self.running += 1
-            first = shape not in self.growth
-            if first:
+            if shape not in self.growth:
                 self.probing.add(shape)
-        before = resident_bytes()
+        measure = self.probe or shape in self.probing  # the default budget learns each shape once
+        before = resident_bytes() if measure else 0
         try:
             yield
         finally:
-            grown = max(0, resident_bytes() - before)
+            grown = max(0, resident_bytes() - before) if measure else 0
             with self.condition:
                 self.running -= 1
                 self.growth[shape] = max(grown, self.growth.get(shape, 0))

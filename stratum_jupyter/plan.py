@@ -29,15 +29,12 @@ def build_plan(graph: BatchGraph) -> Plan:
     for node in graph.nodes:
         if node.source is not None:
             consumers[node.source] += 1
-    remaining = [0.0] * count
-    for node_ids in graph.pipeline_nodes.values():
-        for rank, node_id in enumerate(reversed(node_ids)):
-            remaining[node_id] = float(rank)
     return Plan(
         deps_ok=deps_ok,
         deps_any=[sorted(n.deps_any) for n in graph.nodes],
         inputs=[[n.source] if n.source is not None else [] for n in graph.nodes],
-        # Work others wait on first, then long pipelines (critical path).
-        priority=[remaining[i] + 10.0 * consumers[i] for i in range(count)],
+        # Work other pipelines wait on first; then finish started pipelines in capture order
+        # (depth first), so their intermediates are released before new ones are built.
+        priority=[1e6 * consumers[i] - max(n.pipeline, 0) for i, n in enumerate(graph.nodes)],
         group=[n.pipeline if n.pipeline >= 0 else len(graph.pipelines) + i for i, n in enumerate(graph.nodes)],
     )

@@ -41,7 +41,8 @@ class Mode:
 
 MODES: dict[str, Mode] = {m.key: m for m in (
     Mode("a", "process per script",
-         "one `python` process per script, one after another (what agents do today)"),
+         "one `python` process per script, one after another (what agents do today); "
+         "the script runs through child.py, which also records its namespace"),
     Mode("b", "one warm process",
          "all scripts in one process, one after another, each in a fresh namespace"),
     Mode("c", "warm + sklearn memory",

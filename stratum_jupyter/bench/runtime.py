@@ -1,0 +1,147 @@
+"""Runtime benchmarks: scheduling overhead, parallel speed-up, peak memory under a budget.
+
+``python -m stratum_jupyter.bench.runtime [--quick]`` prints a Markdown table. Every figure is
+measured side by side in this run (median of repetitions) and results are checked equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from ..batch import Batch
+from ..compare import first_difference
+
+FIT = """\
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+rng = np.random.default_rng(0)
+X = rng.normal(size=({rows}, 20))
+y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+model = RandomForestClassifier(n_estimators={trees}, random_state={seed}, n_jobs=1).fit(X, y)
+accuracy = float(model.score(X, y))
+"""
+
+BIG = """\
+import numpy as np
+big = np.full({count}, {seed}.0)
+total = float(big.sum())
+del big
+"""
+
+
+def scheduling_overhead(steps: int, reps: int) -> dict:
+    """Per-step cost of a batch of trivial steps vs running the same statements plainly."""
+    code = "".join(f"x{i} = {i}\n" for i in range(steps))
+    plain, batched, native = [], [], []
+    for _ in range(reps):
+        start = time.perf_counter()
+        namespace: dict = {}
+        for line in code.splitlines():
+            exec(compile(line, "<plain>", "exec"), namespace)  # noqa: S102 - the same per-statement compile
+        plain.append(time.perf_counter() - start)
+        batch = Batch()
+        batch.add(code, name="trivial", isolated=True)
+        start = time.perf_counter()
+        result = batch.run(jobs=1)
+        batched.append(time.perf_counter() - start)
+        assert result["trivial"].namespace[f"x{steps - 1}"] == steps - 1
+        from .._native import run_plan
+
+        start = time.perf_counter()
+        run_plan([[i - 1] if i else [] for i in range(steps)], [[] for _ in range(steps)],
+                 [[] for _ in range(steps)], [0.0] * steps, [0] * steps,
+                 lambda n, inputs: (True, None), lambda n, reason: None, jobs=1)
+        native.append(time.perf_counter() - start)
+    return {
+        "steps": steps,
+        "plain_us_per_step": statistics.median(plain) / steps * 1e6,
+        "batch_us_per_step": statistics.median(batched) / steps * 1e6,
+        "scheduler_us_per_step": statistics.median(native) / steps * 1e6,
+    }
+
+
+def parallel_speedup(pipelines: int, rows: int, trees: int, reps: int) -> dict:
+    """Independent model fits (which release the GIL) with --jobs 2 vs --jobs 1."""
+    cells = [FIT.format(rows=rows, trees=trees, seed=s) for s in range(pipelines)]
+    timings: dict[int, list[float]] = {1: [], 2: []}
+    namespaces: dict[int, dict] = {}
+    for _ in range(reps):
+        for jobs in (1, 2):
+            batch = Batch()
+            for i, code in enumerate(cells):
+                batch.add(code, name=f"fit{i}", isolated=True)
+            start = time.perf_counter()
+            result = batch.run(jobs=jobs)
+            timings[jobs].append(time.perf_counter() - start)
+            namespaces[jobs] = {n: r.namespace for n, r in result.items()}
+    identical = all(first_difference(namespaces[1][n], namespaces[2][n]) is None for n in namespaces[1])
+    one, two = statistics.median(timings[1]), statistics.median(timings[2])
+    return {"pipelines": pipelines, "jobs1_s": one, "jobs2_s": two, "speedup": one / two, "identical": identical}
+
+
+def _peak_rss_child(cells: list[str], memory: str | None, jobs: int) -> tuple[int, list]:
+    script = (
+        "import json, resource, sys\n"
+        "from stratum_jupyter import Batch\n"
+        "cells, memory, jobs = json.loads(sys.argv[1])\n"
+        "b = Batch()\n"
+        "for i, c in enumerate(cells): b.add(c, name=f'p{i}', isolated=True)\n"
+        "r = b.run(jobs=jobs, memory=memory)\n"
+        "print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "
+        "[r[n].namespace.get('total') for n in r]]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, json.dumps([cells, memory, jobs])],
+                         capture_output=True, text=True, check=True)
+    peak, totals = json.loads(out.stdout.strip().splitlines()[-1])
+    return peak, totals
+
+
+def peak_memory(pipelines: int, megabytes: int, jobs: int) -> dict:
+    """Peak RSS of a batch of pipelines that each hold a large intermediate, vs the heaviest alone."""
+    count = megabytes * 2**20 // 8
+    cells = [BIG.format(count=count, seed=s) for s in range(pipelines)]
+    single, single_totals = _peak_rss_child(cells[-1:], None, 1)
+    budget = f"{int(single * 1.3) // 2**20}MB"
+    batched, totals = _peak_rss_child(cells, budget, jobs)
+    unbounded, _ = _peak_rss_child(cells, None, jobs)
+    return {
+        "pipelines": pipelines, "intermediate_mb": megabytes, "jobs": jobs, "budget": budget,
+        "single_peak_mb": single / 2**20, "batch_peak_mb": batched / 2**20,
+        "batch_default_budget_peak_mb": unbounded / 2**20, "ratio": batched / single,
+        "identical": totals == [float(count * s) for s in range(pipelines)] and single_totals == totals[-1:],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    reps = 3
+    overhead = scheduling_overhead(2_000 if args.quick else 10_000, reps)
+    speed = parallel_speedup(4 if args.quick else 8, 2_000 if args.quick else 4_000, 30 if args.quick else 60, reps)
+    memory = peak_memory(8, 50 if args.quick else 300, 2)
+    report = {"cores": os.cpu_count(), "overhead": overhead, "parallel": speed, "memory": memory}
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(report, handle, indent=2)
+    print("| benchmark | result |\n|---|---|")
+    print(f"| scheduling, {overhead['steps']:,} trivial steps | batch {overhead['batch_us_per_step']:.1f} µs/step "
+          f"(Rust scheduler alone {overhead['scheduler_us_per_step']:.1f} µs, plain exec {overhead['plain_us_per_step']:.1f} µs) |")
+    print(f"| {speed['pipelines']} RandomForest fits, --jobs 2 vs --jobs 1 | {speed['jobs1_s']:.2f} s → "
+          f"{speed['jobs2_s']:.2f} s, **{speed['speedup']:.2f}×**, identical: {speed['identical']} |")
+    print(f"| peak RSS, {memory['pipelines']} pipelines × {memory['intermediate_mb']} MB, --jobs {memory['jobs']} "
+          f"--memory {memory['budget']} | {memory['batch_peak_mb']:.0f} MB vs heaviest single "
+          f"{memory['single_peak_mb']:.0f} MB: **{memory['ratio']:.2f}×** (default budget: "
+          f"{memory['batch_default_budget_peak_mb']:.0f} MB), identical: {memory['identical']} |")
+    return 0 if speed["identical"] and memory["identical"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
