@@ -102,7 +102,8 @@ def compare_modes(captures: dict[str, Path], names: list[str], reference: str,
 
 def _record_difference(expected: dict, actual: dict, comparator: Comparator) -> str | None:
     if expected["status"] != actual["status"]:
-        return f"status {actual['status']!r}, expected {expected['status']!r}"
+        why = (actual.get("error") or "").strip().splitlines()[-1:] or ["no error message"]
+        return f"status {actual['status']!r}, expected {expected['status']!r}: {why[0][:300]}"
     if expected["stdout"] != actual["stdout"]:
         return f"stdout {actual['stdout'][:200]!r}, expected {expected['stdout'][:200]!r}"
     with warnings.catch_warnings():  # comparing sparse matrices etc. may warn; not our concern
