@@ -87,7 +87,18 @@ class Execution:
 
     # -- callbacks for the scheduling loop ------------------------------------------------
     def run_node(self, node_id: int, inputs: list) -> tuple[bool, object]:
-        """Run or replay one node; returns (ok, outcome) and never raises for user errors."""
+        """Run or replay one node; returns (ok, outcome) and never raises."""
+        try:
+            return self._run_node(node_id, inputs)
+        except Exception as error:  # noqa: BLE001 - a bug of ours fails the pipeline, loudly
+            node = self.graph.nodes[node_id]
+            if node.pipeline >= 0 and not self.closed:
+                self.failed_at[node.pipeline] = node_id
+                detail = "".join(traceback.format_exception(error))
+                self._finish(node.pipeline, "failed", error=f"stratum internal error (please report):\n{detail}")
+            return False, None
+
+    def _run_node(self, node_id: int, inputs: list) -> tuple[bool, object]:
         node = self.graph.nodes[node_id]
         if self.closed:
             return False, None
@@ -300,12 +311,10 @@ def _describe(value: object) -> str | None:
     kind = type(value).__name__
     if isinstance(shape, tuple):
         return f"{kind} {shape}"
-    if hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
-        try:
-            return f"{kind} len={len(value)}"
-        except TypeError:
-            return kind
-    return kind
+    try:  # __len__ of arbitrary objects may raise anything (an unfitted ensemble does)
+        return f"{kind} len={len(value)}" if hasattr(value, "__len__") and not isinstance(value, (str, bytes)) else kind
+    except Exception:  # noqa: BLE001
+        return kind
 
 
 __all__ = ["Execution", "Outcome", "KERNEL"]

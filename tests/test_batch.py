@@ -229,3 +229,14 @@ def test_kernel_aliases_change_together(backend):
     batch.add("n1 = len(b)\n", name="k3")
     batch.run(backend=backend)
     assert ns["n1"] == 3 and ns["b"] == [1, 2, 3]
+
+
+def test_listeners_see_objects_whose_len_raises(backend):
+    """An unfitted ensemble's __len__ raises AttributeError: describing it must not break the run."""
+    batch = Batch()
+    batch.add("from sklearn.ensemble import RandomForestClassifier\nmodel = RandomForestClassifier(n_estimators=3)\nafter = 1\n", name="rf", isolated=True)
+    events = []
+    batch.add_listener(events.append)
+    results = batch.run(backend=backend)
+    assert results["rf"].status == "ok" and results["rf"].namespace["after"] == 1
+    assert any(e["output"] == "RandomForestClassifier" for e in events)

@@ -101,3 +101,33 @@ def test_run_flag_and_clear(shell):
     assert shell.user_ns["value"] == 42
     run(shell, "%stratum clear")
     assert len(shell.user_ns["stratum_results"]) == 0
+
+
+def test_whole_corpus_through_the_magics_equals_plain_execution(shell, monkeypatch):
+    """Every corpus script as a `%%stratum --isolated -n NAME` cell, one `%stratum run`."""
+    import random
+    import shutil
+    from pathlib import Path
+
+    import numpy as np
+
+    from stratum_jupyter.verify import run_plain
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    scripts = sorted((root / "tests" / "corpus").glob("*.py"))
+    shutil.rmtree(".stratum_tmp", ignore_errors=True)
+    np_state, py_state = np.random.get_state(), random.getstate()
+    plain = {p.stem: run_plain(p.read_text(), p.stem) for p in scripts}
+    shutil.rmtree(".stratum_tmp", ignore_errors=True)
+    np.random.set_state(np_state)
+    random.setstate(py_state)
+    for path in scripts:
+        run(shell, f"%%stratum --isolated -n {path.stem}\n{path.read_text()}")
+    run(shell, "%stratum run" + BACKEND)
+    results = shell.user_ns["stratum_results"]
+    for name, reference in plain.items():
+        assert results[name].status == reference.status, name
+        assert first_difference(reference.namespace, results[name].namespace) is None, name
+    assert {r.status for r in results.values()} == {"ok", "failed"}
+    assert isinstance(results.table(), __import__("pandas").DataFrame)
