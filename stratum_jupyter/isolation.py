@@ -17,6 +17,9 @@ def isolate(values: dict[str, object]) -> dict[str, object]:
     memo: dict[int, object] = {}
     for value in values.values():
         _remember_atomic(value, memo)
+        if _copy_on_write() and _is_pandas(value):
+            # Under copy-on-write a shallow copy is already independent of the original.
+            memo[id(value)] = value.copy(deep=False)
     copies = {}
     for name, value in values.items():
         try:
@@ -24,6 +27,18 @@ def isolate(values: dict[str, object]) -> dict[str, object]:
         except Exception:  # noqa: BLE001 - uncopyable objects stay shared
             copies[name] = value
     return copies
+
+
+def _is_pandas(value: object) -> bool:
+    return type(value).__module__.startswith("pandas.") and type(value).__name__ in ("DataFrame", "Series")
+
+
+def _copy_on_write() -> bool:
+    import pandas as pd
+
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return True
+    return pd.options.mode.copy_on_write is True
 
 
 def _remember_atomic(value: object, memo: dict[int, object]) -> None:
