@@ -92,6 +92,10 @@ class BatchGraph:
         for index, pipeline in enumerate(pipelines):
             self._add_pipeline(index, pipeline)
         self._decide_copies()
+        self.view_ids: dict[str, str] = {}  # step key → stable widget id, in first-seen order
+        for node in self.nodes:
+            if node.kind != "writeback" and node.key not in self.view_ids:
+                self.view_ids[node.key] = f"n{len(self.view_ids)}"
 
     # -- building -------------------------------------------------------------------------
     def _add_pipeline(self, index: int, pipeline: Pipeline) -> None:
@@ -345,14 +349,15 @@ class BatchGraph:
     def view(self) -> dict:
         """Graph description for the widget: unique steps as nodes, dataflow as edges."""
         users = self.pipelines_by_key()
-        ids: dict[str, str] = {}
+        ids = self.view_ids
         nodes = []
         edges = set()
+        listed = set()
         for node in self.nodes:
             if node.kind == "writeback":
                 continue
-            if node.key not in ids:
-                ids[node.key] = f"n{len(ids)}"
+            if node.key not in listed:
+                listed.add(node.key)
                 nodes.append(
                     {
                         "id": ids[node.key], "label": node.step.label, "code": node.step.source,
@@ -378,10 +383,5 @@ class BatchGraph:
 
     def node_view_id(self, node_id: int) -> str | None:
         """The widget id of a node (its unique step), or None for internal nodes."""
-        if not hasattr(self, "_view_ids"):
-            self._view_ids: dict[str, str] = {}
-            for node in self.nodes:
-                if node.kind != "writeback" and node.key not in self._view_ids:
-                    self._view_ids[node.key] = f"n{len(self._view_ids)}"
         node = self.nodes[node_id]
-        return self._view_ids.get(node.key) if node.kind != "writeback" else None
+        return self.view_ids.get(node.key) if node.kind != "writeback" else None
