@@ -131,3 +131,45 @@ def test_whole_corpus_through_the_magics_equals_plain_execution(shell, monkeypat
         assert first_difference(reference.namespace, results[name].namespace) is None, name
     assert {r.status for r in results.values()} == {"ok", "failed"}
     assert isinstance(results.table(), __import__("pandas").DataFrame)
+
+
+def test_whole_corpus_as_notebook_cells_leaves_the_kernel_as_sequential_execution(shell, monkeypatch):
+    """Every corpus script as a plain `%%stratum` cell (shared kernel namespace), one run."""
+    import ast
+    import builtins
+    import io
+    import random
+    import shutil
+    from contextlib import redirect_stdout
+    from pathlib import Path
+
+    import numpy as np
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    scripts = sorted((root / "tests" / "corpus").glob("*.py"))
+    shutil.rmtree(".stratum_tmp", ignore_errors=True)
+    np_state, py_state = np.random.get_state(), random.getstate()
+    plain: dict = {"__name__": "__main__", "__builtins__": builtins}
+    statuses = []
+    for path in scripts:
+        status = "ok"
+        with redirect_stdout(io.StringIO()):
+            for stmt in ast.parse(path.read_text()).body:
+                try:
+                    exec(compile(ast.Module([stmt], []), f"<cell {path.stem}>", "exec"), plain)
+                except Exception:
+                    status = "failed"
+                    break
+        statuses.append(status)
+    shutil.rmtree(".stratum_tmp", ignore_errors=True)
+    np.random.set_state(np_state)
+    random.setstate(py_state)
+    for path in scripts:
+        run(shell, f"%%stratum -n {path.stem}\n{path.read_text()}")
+    run(shell, "%stratum run" + BACKEND)
+    results = shell.user_ns["stratum_results"]
+    assert [results[p.stem].status for p in scripts] == statuses
+    names = {k: v for k, v in plain.items() if not k.startswith("_")}
+    kernel = {k: shell.user_ns[k] for k in names if k in shell.user_ns}
+    assert first_difference(names, kernel) is None
