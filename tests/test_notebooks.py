@@ -33,3 +33,14 @@ def test_demo_notebook_executes_and_exports_the_svg_graph(tmp_path):
     (tmp_path / "demo.html").write_text(html)
     os.makedirs(ROOT / "test-artifacts", exist_ok=True)
     (ROOT / "test-artifacts" / "demo.html").write_text(html)
+
+
+def test_labextension_is_installed_and_enabled():
+    import subprocess
+    import sys
+
+    pytest.importorskip("jupyterlab")
+    listing = subprocess.run([sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True, timeout=120)
+    text = listing.stdout + listing.stderr
+    line = next((l for l in text.splitlines() if "stratum-jupyter" in l), "")
+    assert "enabled" in line and "OK" in line, text
