@@ -14,7 +14,7 @@ from .runtime import BACKENDS
 
 SUBCOMMANDS = ("run", "show", "explain", "results", "clear", "status")
 USAGE = (
-    "usage: %stratum run [--jobs N] [--timeout SECONDS] [--memory 4GB] [--backend local|python]\n"
+    "usage: %stratum run [--jobs N] [--timeout SECONDS] [--memory 4GB] [--backend local|python|dask]\n"
     "       %stratum show | explain | results | clear | status\n"
     "       %%stratum [-n NAME] [--isolated] [--run] [--show]   (cell magic: capture the cell)"
 )
@@ -120,7 +120,7 @@ class StratumMagics(Magics):
     @argument("--backend", default="local", choices=BACKENDS, help="executor (default: local, the Rust runtime)")
     @argument("--memory", default=None, help="memory budget, e.g. 4GB (default: half of RAM)")
     def _run_arguments(self, line: str) -> None:
-        """%stratum run [--jobs N] [--timeout SECONDS] [--backend local|python]"""
+        """%stratum run [--jobs N] [--timeout SECONDS] [--backend local|python|dask]"""
 
     def _run(self, jobs: int | None, timeout: float | None, backend: str, memory: str | None = None) -> None:
         if not self.batch.pending:

@@ -13,7 +13,7 @@ import pytest
 HAS_NATIVE = importlib.util.find_spec("stratum_jupyter._native") is not None
 
 
-@pytest.fixture(params=["local", "python"])
+@pytest.fixture(params=["local", "python", "dask"])
 def backend(request) -> str:
     if request.param == "local" and not HAS_NATIVE:
         pytest.skip("Rust extension not built")

@@ -3,13 +3,14 @@ group, run, skip, jobs=..., timeout=..., grace=..., poll_ms=...) -> stats dict``
 
 - ``local``: the Rust scheduler (parallel worker threads, timeouts, interrupts).
 - ``python``: a sequential reference implementation, for debugging and comparison.
+- ``dask``: dask's threaded scheduler (time limits checked between steps only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-BACKENDS = ("local", "python")
+BACKENDS = ("local", "python", "dask")
 
 
 def get_backend(name: str) -> Callable[..., dict]:
@@ -20,6 +21,10 @@ def get_backend(name: str) -> Callable[..., dict]:
         return run_plan
     if name == "python":
         from .python import run_plan
+
+        return run_plan
+    if name == "dask":
+        from .dask import run_plan
 
         return run_plan
     raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
