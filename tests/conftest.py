@@ -25,6 +25,7 @@ def run_cells_plainly(cells: list[tuple[str, bool]], namespace: dict | None = No
     names are then written to the kernel namespace; errors stop the cell, not the sequence."""
     kernel = namespace if namespace is not None else {}
     kernel.setdefault("__builtins__", builtins)
+    kernel.setdefault("__name__", "__main__")
     per_cell = []
     for code, isolated in cells:
         ns = {"__name__": "__main__", "__builtins__": builtins} if isolated else kernel

@@ -103,25 +103,35 @@ def test_run_flag_and_clear(shell):
     assert len(shell.user_ns["stratum_results"]) == 0
 
 
-def test_whole_corpus_through_the_magics_equals_plain_execution(shell, monkeypatch):
-    """Every corpus script as a `%%stratum --isolated -n NAME` cell, one `%stratum run`."""
+@pytest.fixture
+def corpus(monkeypatch):
+    """Corpus scripts, with the file and RNG state reset so plain and batch runs start alike."""
     import random
     import shutil
     from pathlib import Path
 
     import numpy as np
 
-    from stratum_jupyter.verify import run_plain
-
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(root)
-    scripts = sorted((root / "tests" / "corpus").glob("*.py"))
-    shutil.rmtree(".stratum_tmp", ignore_errors=True)
-    np_state, py_state = np.random.get_state(), random.getstate()
+    state = np.random.get_state(), random.getstate()
+
+    def reset() -> None:
+        shutil.rmtree(".stratum_tmp", ignore_errors=True)
+        np.random.set_state(state[0])
+        random.setstate(state[1])
+
+    reset()
+    return sorted((root / "tests" / "corpus").glob("*.py")), reset
+
+
+def test_whole_corpus_through_the_magics_equals_plain_execution(shell, corpus):
+    """Every corpus script as a `%%stratum --isolated -n NAME` cell, one `%stratum run`."""
+    from stratum_jupyter.verify import run_plain
+
+    scripts, reset = corpus
     plain = {p.stem: run_plain(p.read_text(), p.stem) for p in scripts}
-    shutil.rmtree(".stratum_tmp", ignore_errors=True)
-    np.random.set_state(np_state)
-    random.setstate(py_state)
+    reset()
     for path in scripts:
         run(shell, f"%%stratum --isolated -n {path.stem}\n{path.read_text()}")
     run(shell, "%stratum run" + BACKEND)
@@ -130,46 +140,18 @@ def test_whole_corpus_through_the_magics_equals_plain_execution(shell, monkeypat
         assert results[name].status == reference.status, name
         assert first_difference(reference.namespace, results[name].namespace) is None, name
     assert {r.status for r in results.values()} == {"ok", "failed"}
-    assert isinstance(results.table(), __import__("pandas").DataFrame)
 
 
-def test_whole_corpus_as_notebook_cells_leaves_the_kernel_as_sequential_execution(shell, monkeypatch):
+def test_whole_corpus_as_notebook_cells_leaves_the_kernel_as_sequential_execution(shell, corpus):
     """Every corpus script as a plain `%%stratum` cell (shared kernel namespace), one run."""
-    import ast
-    import builtins
-    import io
-    import random
-    import shutil
-    from contextlib import redirect_stdout
-    from pathlib import Path
-
-    import numpy as np
-
-    root = Path(__file__).resolve().parents[1]
-    monkeypatch.chdir(root)
-    scripts = sorted((root / "tests" / "corpus").glob("*.py"))
-    shutil.rmtree(".stratum_tmp", ignore_errors=True)
-    np_state, py_state = np.random.get_state(), random.getstate()
-    plain: dict = {"__name__": "__main__", "__builtins__": builtins}
-    statuses = []
-    for path in scripts:
-        status = "ok"
-        with redirect_stdout(io.StringIO()):
-            for stmt in ast.parse(path.read_text()).body:
-                try:
-                    exec(compile(ast.Module([stmt], []), f"<cell {path.stem}>", "exec"), plain)
-                except Exception:
-                    status = "failed"
-                    break
-        statuses.append(status)
-    shutil.rmtree(".stratum_tmp", ignore_errors=True)
-    np.random.set_state(np_state)
-    random.setstate(py_state)
+    scripts, reset = corpus
+    plain, per_cell = run_cells_plainly([(p.read_text(), False) for p in scripts])
+    reset()
     for path in scripts:
         run(shell, f"%%stratum -n {path.stem}\n{path.read_text()}")
     run(shell, "%stratum run" + BACKEND)
     results = shell.user_ns["stratum_results"]
-    assert [results[p.stem].status for p in scripts] == statuses
+    assert [results[p.stem].status for p in scripts] == [c["status"] for c in per_cell]
     names = {k: v for k, v in plain.items() if not k.startswith("_")}
     kernel = {k: shell.user_ns[k] for k in names if k in shell.user_ns}
     assert first_difference(names, kernel) is None
