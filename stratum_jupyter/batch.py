@@ -140,7 +140,11 @@ class Batch:
             raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        budget = MemoryBudget(parse_size(memory), probe=True) if memory is not None else MemoryBudget(default_budget(), probe=False)
+        workers = jobs or os.cpu_count() or 1
+        if memory is not None:
+            budget = MemoryBudget(parse_size(memory), probe=True, jobs=workers)
+        else:
+            budget = MemoryBudget(default_budget(), probe=False, jobs=workers)
         run_plan = get_backend(backend)
         if not self.pending:
             return RunResult()
@@ -155,7 +159,7 @@ class Batch:
             stats = run_plan(
                 plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
                 execution.run_node, execution.skip_node,
-                jobs=jobs or os.cpu_count() or 1, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
+                jobs=workers, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
             )
         if bar is not None:
             bar.close()

@@ -174,7 +174,9 @@ class BatchGraph:
         mutated_versions = self._closure(
             {v for n in step.mutates if (v := self._version(env, lineage, n)) is not None}
         )
-        mutated = frozenset(n for n, v in env.items() if v in mutated_versions and not n.startswith("@"))
+        mutated = frozenset(
+            n for n, v in (env.items() if mutated_versions else ()) if v in mutated_versions and not n.startswith("@")
+        )
         reads |= mutated
 
         rng = step.rng or (seeded and step.calls)
@@ -213,7 +215,8 @@ class BatchGraph:
         self._order_file_access(node, pseudo_reads, pseudo_writes)
 
         inherited = frozenset().union(*(self.lazy.get(v, frozenset()) for v in read_versions.values()))
-        before = dict(env)
+        needed = {source for _, sources in step.aliases for source in sources} | mutated
+        before = {n: env[n] for n in needed if n in env}  # not a copy of env: cells can be long
         for name in step.writes | mutated:
             version = f"{key}:{name}"
             env[name] = version

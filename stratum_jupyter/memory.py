@@ -37,8 +37,11 @@ def default_budget() -> int:
     return psutil.virtual_memory().total // 2
 
 
+_PROCESS = psutil.Process()
+
+
 def resident_bytes() -> int:
-    return psutil.Process().memory_info().rss
+    return _PROCESS.memory_info().rss
 
 
 def sizeof(value: object) -> int:
@@ -68,35 +71,46 @@ def sizeof(value: object) -> int:
 class MemoryBudget:
     """Admission control for steps, shared by all worker threads of one run."""
 
-    def __init__(self, limit: int, probe: bool = True) -> None:
+    IDLE_WAIT = 1.0  # seconds a step waits with nothing admitted running: replays may free memory
+
+    def __init__(self, limit: int, probe: bool = True, jobs: int = 1) -> None:
         self.limit = limit
-        self.probe = probe  # run a new shape alone first; on for budgets the user chose
+        self.probe = probe  # learn shapes and run a new shape alone first; on for budgets the user chose
+        self.jobs = jobs
         self.condition = threading.Condition()
-        self.running = 0
+        self.running: list[str] = []  # shapes of the admitted steps still running
         self.growth: dict[str, int] = {}  # shape → resident growth seen when it last ran
         self.probing: set[str] = set()  # shapes running for the first time
         self.waits = 0
 
+    def _must_wait(self, shape: str, waited: float) -> bool:
+        if not self.running and (self.jobs == 1 or waited >= self.IDLE_WAIT):
+            return False  # a step always runs eventually: a budget never deadlocks
+        if self.probe and shape in self.probing:
+            return True
+        # Running steps may not have allocated yet: count what they are expected to take.
+        projected = resident_bytes() + self.growth.get(shape, 0) + sum(self.growth.get(s, 0) for s in self.running)
+        return projected > self.limit
+
     @contextmanager
     def admit(self, shape: str) -> Iterator[None]:
         """Block until this step may start, then account for it while it runs."""
+        waited = 0.0
         with self.condition:
-            while self.running > 0 and (
-                (self.probe and shape in self.probing) or resident_bytes() + self.growth.get(shape, 0) > self.limit
-            ):
+            while self._must_wait(shape, waited):
                 self.waits += 1
                 self.condition.wait(0.05)
-            self.running += 1
+                waited += 0.05
+            self.running.append(shape)
             if shape not in self.growth:
                 self.probing.add(shape)
-        measure = self.probe or shape in self.probing  # the default budget learns each shape once
-        before = resident_bytes() if measure else 0
+        before = resident_bytes() if self.probe else 0
         try:
             yield
         finally:
-            grown = max(0, resident_bytes() - before) if measure else 0
+            grown = max(0, resident_bytes() - before) if self.probe else 0
             with self.condition:
-                self.running -= 1
+                self.running.remove(shape)
                 self.growth[shape] = max(grown, self.growth.get(shape, 0))
                 self.probing.discard(shape)
                 self.condition.notify_all()
