@@ -5,7 +5,7 @@ VPY := $(VENV)/bin/python
 PD22 := .venv-pandas22
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup system-deps pytest pytest-pandas22 cargo-test bench clean
+.PHONY: demo test setup system-deps pytest pytest-pandas22 cargo-test bench bench-smoke clean
 
 demo: setup
 	$(VPY) -m stratum_jupyter.demo
@@ -82,6 +82,16 @@ test: node-test browser-test
 
 bench: setup
 	$(VPY) -m stratum_jupyter.cli bench
+
+# `stratum bench --quick` once, as a smoke test: every workload needs medians, ratios and a verdict.
+bench-smoke: setup
+	mkdir -p test-artifacts
+	$(VENV)/bin/stratum bench --quick --json test-artifacts/bench-quick.json
+	$(VPY) -c "import json; r = json.load(open('test-artifacts/bench-quick.json')); \
+	w = r['workloads']; assert w and all(set(x['medians']) == set('abcde') and x['ratios'] and x['fidelity']['verdict'] == 'identical' for x in w.values()), w; \
+	print('bench smoke: ok for', ', '.join(w))"
+
+test: bench-smoke
 
 clean:
 	rm -rf $(VENV) $(PD22) rust/target build
