@@ -95,7 +95,7 @@ def test_bad_input_gets_a_clear_message_and_loses_nothing(shell):
 
 
 def test_run_flag_and_clear(shell):
-    out = run(shell, "%%stratum --isolated --run -n now\nvalue = 6 * 7\n" if HAS_NATIVE else "%%stratum --isolated -n now\nvalue = 6 * 7\n")
+    run(shell, "%%stratum --isolated --run -n now\nvalue = 6 * 7\n" if HAS_NATIVE else "%%stratum --isolated -n now\nvalue = 6 * 7\n")
     if not HAS_NATIVE:
         run(shell, "%stratum run --backend python")
     assert shell.user_ns["value"] == 42

@@ -437,7 +437,6 @@ def agent_plans(n_scripts: int, seed: int) -> list[AgentPlan]:
     rng = random.Random(seed)
     r1 = max(1, -(-n_scripts // 3))
     r2 = max(0, -(-(n_scripts - r1) // 2))
-    r3 = n_scripts - r1 - r2
     plans: list[AgentPlan] = []
     names = sorted(_ROUND1_WEIGHTS)
     weights = [_ROUND1_WEIGHTS[m] for m in names]
