@@ -225,6 +225,16 @@ def _static_string(node: ast.AST, constants: dict[str, str]) -> str | None:
     return None
 
 
+_PATH_METHODS = frozenset({"write_text", "write_bytes", "read_text", "read_bytes", "unlink", "mkdir", "touch"})
+
+
+def _path_receiver(receiver: ast.AST) -> ast.AST | None:
+    """The path expression of ``Path("x.csv").write_text(...)`` or ``path.write_text(...)``."""
+    if isinstance(receiver, ast.Call) and _dotted(receiver.func) in ("Path", "pathlib.Path"):
+        return receiver.args[0] if receiver.args else None
+    return receiver
+
+
 def _assigned_names(target: ast.AST) -> list[str]:
     if isinstance(target, ast.Name):
         return [target.id]
@@ -466,8 +476,8 @@ class _StepVisitor(ast.NodeVisitor):
                 (k.value for k in node.keywords if k.arg in ("path", "path_or_buf", "filepath_or_buffer", "fname", "file", "filename", "io")),
                 None,
             )
-            if name in ("write_text", "write_bytes", "read_text", "read_bytes", "unlink", "mkdir", "touch") and isinstance(node.func, ast.Attribute):
-                path_node = node.func.value if not (isinstance(node.func.value, ast.Call) and _dotted(node.func.value.func) in ("Path", "pathlib.Path")) else (node.func.value.args[0] if node.func.value.args else None)
+            if name in _PATH_METHODS and isinstance(node.func, ast.Attribute):
+                path_node = _path_receiver(node.func.value)
             path = _static_string(path_node, self.constants) if path_node is not None else None
             self.files.append(FileAccess(mode, os.path.normpath(path) if path else None))
 

@@ -239,3 +239,14 @@ def test_listeners_see_objects_whose_len_raises(backend):
     results = batch.run(backend=backend)
     assert results["rf"].status == "ok" and results["rf"].namespace["after"] == 1
     assert any(e["output"] == "RandomForestClassifier" for e in events)
+
+
+def test_pathlib_writes_are_ordered_before_reads(tmp_path, backend, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    writer = "from pathlib import Path\nPath('note.txt').write_text('v{}')\n"
+    reader = "from pathlib import Path\nseen = Path('note.txt').read_text()\n"
+    batch = Batch()
+    for i, code in enumerate([writer.format(1), reader, writer.format(2), reader]):
+        batch.add(code, name=f"f{i}", isolated=True)
+    results = batch.run(jobs=2, backend=backend)
+    assert results["f1"].namespace["seen"] == "v1" and results["f3"].namespace["seen"] == "v2"
