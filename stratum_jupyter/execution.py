@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import isolation
-from .graph import KERNEL, BatchGraph, Node
+from .graph import BatchGraph, Node
 from .memory import MemoryBudget, sizeof
 from .results import PipelineResult
 from .streams import StepOutput, capturing
@@ -317,4 +317,4 @@ def _describe(value: object) -> str | None:
         return kind
 
 
-__all__ = ["Execution", "Outcome", "KERNEL"]
+__all__ = ["Execution", "Outcome"]
