@@ -10,11 +10,12 @@ from collections.abc import Callable, MutableMapping
 from .capture import Step, capture_steps
 from .execution import Execution
 from .graph import BatchGraph, Pipeline
-from .memory import MemoryBudget, default_budget, parse_size
+from .memory import default_budget, parse_size
 from .plan import build_plan
 from .progress import Progress
 from .results import PipelineResult, RunResult, write_back
 from .runtime import get_backend
+from .spill import SpillStore
 from .streams import routed_output
 
 INTERRUPT_GRACE = 4.0  # seconds running steps get after Ctrl-C before they are abandoned
@@ -141,10 +142,7 @@ class Batch:
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         workers = jobs or os.cpu_count() or 1
-        if memory is not None:
-            budget = MemoryBudget(parse_size(memory), probe=True, jobs=workers)
-        else:
-            budget = MemoryBudget(default_budget(), probe=False, jobs=workers)
+        budget = parse_size(memory) if memory is not None else default_budget()
         run_plan = get_backend(backend)
         if not self.pending:
             return RunResult()
@@ -154,13 +152,20 @@ class Batch:
         bar = Progress(graph.captured_steps(), widget=progress == "widget") if progress else None
         if bar is not None:
             listeners.append(bar)
-        execution = Execution(graph, self.namespace, listeners, budget)
-        with routed_output(self.shell):
-            stats = run_plan(
-                plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
-                execution.run_node, execution.skip_node,
-                jobs=workers, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
-            )
+        execution = Execution(graph, self.namespace, listeners)
+        store = SpillStore()
+        try:
+            with routed_output(self.shell):
+                stats = run_plan(
+                    plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
+                    execution.run_node, execution.skip_node,
+                    jobs=workers, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
+                    # a budget the user chose is enforced strictly: new kinds of steps are measured alone
+                    memory=budget, shape=plan.shape, probe=memory is not None,
+                    spill=store.spill, reload=store.reload,
+                )
+        finally:
+            store.close()
         if bar is not None:
             bar.close()
         results = execution.finalize(stats.get("status"))
@@ -170,7 +175,7 @@ class Batch:
         run.stats.update(
             pipelines=len(results), captured_steps=graph.captured_steps(), unique_steps=graph.unique_steps(),
             executed=sum(1 for n in graph.nodes if n.kind == "exec"),
-            memory_budget=budget.limit, memory_waits=budget.waits,
+            memory_budget=budget,
         )
         self.pending = []
         self.results.update(run)

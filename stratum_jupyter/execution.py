@@ -14,14 +14,13 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, MutableMapping
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import isolation
 from .graph import BatchGraph, Node
-from .memory import MemoryBudget, sizeof
+from .memory import sizeof
 from .results import PipelineResult
 from .streams import StepOutput, capturing
 
@@ -61,10 +60,8 @@ class Execution:
         graph: BatchGraph,
         kernel_namespace: MutableMapping[str, object],
         listeners: list[Callable[[dict], None]] | None = None,
-        memory: MemoryBudget | None = None,
     ) -> None:
         self.graph = graph
-        self.memory = memory
         self.listeners = listeners or []
         self.lock = threading.Lock()
         kernel = Lineage(kernel_namespace)
@@ -86,8 +83,8 @@ class Execution:
                 self._finish(index, "ok")
 
     # -- callbacks for the scheduling loop ------------------------------------------------
-    def run_node(self, node_id: int, inputs: list) -> tuple[bool, object]:
-        """Run or replay one node; returns (ok, outcome) and never raises."""
+    def run_node(self, node_id: int, inputs: list) -> tuple[bool, object, int]:
+        """Run or replay one node; returns (ok, outcome, bytes the outcome holds), never raises."""
         try:
             return self._run_node(node_id, inputs)
         except Exception as error:  # noqa: BLE001 - a bug of ours fails the pipeline, loudly
@@ -96,27 +93,27 @@ class Execution:
                 self.failed_at[node.pipeline] = node_id
                 detail = "".join(traceback.format_exception(error))
                 self._finish(node.pipeline, "failed", error=f"stratum internal error (please report):\n{detail}")
-            return False, None
+            return False, None, 0
 
-    def _run_node(self, node_id: int, inputs: list) -> tuple[bool, object]:
+    def _run_node(self, node_id: int, inputs: list) -> tuple[bool, object, int]:
         node = self.graph.nodes[node_id]
         if self.closed:
-            return False, None
+            return False, None, 0
         if node.kind == "writeback":
             self._write_back_isolated(node.writeback_of)  # type: ignore[arg-type]
-            return True, None
+            return True, None, 0
         self._emit(node_id, "running")
         source = inputs[0] if inputs else None
         if node.kind == "reuse" and isinstance(source, Outcome):
             outcome = source
             self._bind(node, outcome)
-            status = "cached"
+            status, nbytes = "cached", 0  # counted once, at the node that produced it
         else:
             outcome = self._execute(node)
-            status = "done"
+            status, nbytes = "done", outcome.nbytes
         self._record(node, outcome)
         self._emit(node_id, status if outcome.ok else "failed", outcome)
-        return outcome.ok, outcome
+        return outcome.ok, outcome, nbytes
 
     def skip_node(self, node_id: int, reason: str) -> None:
         """A node that will not run: its pipeline stops here with ``reason`` as status."""
@@ -145,9 +142,7 @@ class Execution:
             code = compile(ast.Expression(step.tree.value), pipeline.filename, "eval")
         else:
             code = compile(ast.Module([step.tree], type_ignores=[]), pipeline.filename, "exec")
-        admission = self.memory.admit(step.shape) if self.memory is not None else nullcontext()
-        with admission:
-            self._run_code(node, code, lineage, outcome)
+        self._run_code(node, code, lineage, outcome)
         outcome.rng = lineage.rng
         outcome.bindings = {n: namespace[n] for n in node.outputs if n in namespace}
         outcome.deleted = frozenset(n for n in node.outputs if n not in namespace)

@@ -16,6 +16,7 @@ class Plan:
     inputs: list[list[int]]  # the exec node a reuse node replays
     priority: list[float]
     group: list[int]
+    shape: list[int]  # steps of one shape are expected to need alike memory
 
 
 def build_plan(graph: BatchGraph) -> Plan:
@@ -29,6 +30,8 @@ def build_plan(graph: BatchGraph) -> Plan:
     for node in graph.nodes:
         if node.source is not None:
             consumers[node.source] += 1
+    shapes: dict[object, int] = {}
+    shape = [shapes.setdefault(n.step.shape if n.kind == "exec" else (n.kind, n.id), len(shapes)) for n in graph.nodes]
     return Plan(
         deps_ok=deps_ok,
         deps_any=[sorted(n.deps_any) for n in graph.nodes],
@@ -37,4 +40,5 @@ def build_plan(graph: BatchGraph) -> Plan:
         # (depth first), so their intermediates are released before new ones are built.
         priority=[1e6 * consumers[i] - max(n.pipeline, 0) for i, n in enumerate(graph.nodes)],
         group=[n.pipeline if n.pipeline >= 0 else len(graph.pipelines) + i for i, n in enumerate(graph.nodes)],
+        shape=shape,
     )

@@ -107,3 +107,61 @@ def test_memory_sizes_parse_and_bad_ones_are_rejected():
 
     assert sizeof(np.zeros(1000)) == 8000
     assert sizeof(pd.DataFrame({"a": np.zeros(1000)})) >= 8000
+
+
+SPILL_FIRST = (
+    "import numpy as np\n"
+    "big = np.arange(30_000_000, dtype=np.float64)\n"
+    "total = float(big.sum())\n"
+    "big = None\n"
+    "work = np.ones(30_000_000)\n"
+    "work_total = float(work.sum())\n"
+    "import psutil\n"
+    "rss_during_work = psutil.Process().memory_info().rss\n"
+    "del work\n"
+)
+SPILL_SECOND = "import numpy as np\nbig = np.arange(30_000_000, dtype=np.float64)\nhalf = float(big[::2].sum())\n"
+
+
+def test_idle_outputs_are_spilled_to_disk_and_reloaded_by_their_consumer(tmp_path, monkeypatch):
+    """The 240 MB array the second cell reuses waits on disk while the first cell needs memory."""
+    import psutil
+
+    monkeypatch.setenv("STRATUM_CACHE_DIR", str(tmp_path))
+    batch = Batch()
+    batch.add(SPILL_FIRST, name="first", isolated=True)
+    batch.add(SPILL_SECOND, name="second", isolated=True)
+    baseline = psutil.Process().memory_info().rss
+    results = batch.run(jobs=1, memory=baseline + 100 * 2**20)
+    assert results.stats["spilled"] >= 1 and results.stats["reloaded"] == 1
+    assert results["first"].status == results["second"].status == "ok"
+    # the spilled array was really out of memory while `work` existed
+    assert results["first"].namespace["rss_during_work"] < baseline + 400 * 2**20
+    _, plain = run_cells_plainly([(SPILL_FIRST, True), (SPILL_SECOND, True)])
+    for name, reference in zip(("first", "second"), plain):
+        namespace = dict(results[name].namespace)
+        expected = dict(reference["namespace"])
+        namespace.pop("rss_during_work", None), expected.pop("rss_during_work", None)
+        assert first_difference(expected, namespace) is None
+    assert list(tmp_path.iterdir()) == [], "spill files are removed after the run"
+
+
+def test_outputs_referenced_elsewhere_are_never_spilled():
+    """Spilling a value a namespace still refers to would free nothing and break identity."""
+    import numpy as np
+
+    from stratum_jupyter.execution import Outcome
+    from stratum_jupyter.spill import SpillStore, exclusively_held
+
+    shared = np.ones(10)
+    # computed outside `assert`: pytest's rewriting would hold extra references to the values
+    verdicts = [
+        exclusively_held(Outcome(ok=True, bindings={"a": shared})),
+        exclusively_held(Outcome(ok=True, bindings={"v": shared[2:]})),
+        exclusively_held(Outcome(ok=True, bindings={"nested": [[shared]]})),
+        exclusively_held(Outcome(ok=True, bindings={"a": np.ones(10), "pair": [1, 2]})),
+    ]
+    assert verdicts == [False, False, False, True]
+    store = SpillStore()
+    assert store.spill(0, Outcome(ok=True, bindings={"f": lambda x: x})) is None, "unpicklable stays in memory"
+    store.close()

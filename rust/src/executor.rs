@@ -9,10 +9,10 @@
 //! while attached.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::os::raw::c_long;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
+use crate::memory::Budget;
 use crate::plan::Plan;
 use crate::scheduler::{Dispatch, Outcome, Scheduler};
 
@@ -32,6 +33,16 @@ pub struct Options {
     pub timeout: Option<Duration>,
     pub grace: Duration,
     pub poll: Duration,
+    /// Memory budget; with it, `spill(node, output) -> handle | None` (called on the main
+    /// thread) and `reload(node, handle) -> output` (on the consuming worker).
+    pub budget: Option<Budget>,
+    pub spill: Option<Obj>,
+    pub reload: Option<Obj>,
+}
+
+/// Resident memory of this process in bytes (0 where the platform does not tell).
+pub fn resident_bytes() -> u64 {
+    memory_stats::memory_stats().map_or(0, |s| s.physical_mem as u64)
 }
 
 pub struct RunStats {
@@ -41,6 +52,10 @@ pub struct RunStats {
     pub internal_errors: Vec<String>,
     pub peak_live_outputs: usize,
     pub released: usize,
+    pub memory_waits: usize,
+    pub spilled: usize,
+    pub reloaded: usize,
+    pub peak_live_bytes: u64,
 }
 
 type Obj = Py<PyAny>;
@@ -70,6 +85,9 @@ struct Shared {
     /// The main thread waits here for notices, abandoned calls and completion.
     main_cv: Condvar,
     run: Obj,
+    reload: Option<Obj>,
+    /// Measure resident growth around each call (only under a memory budget).
+    measure: bool,
 }
 
 impl Shared {
@@ -85,7 +103,11 @@ impl Inner {
         if self.sched.has_ready() {
             shared.work_cv.notify_one();
         }
-        if self.sched.has_notices() || self.sched.has_abandoned() || self.sched.is_done() {
+        if self.sched.has_notices()
+            || self.sched.has_abandoned()
+            || self.sched.has_spills()
+            || self.sched.is_done()
+        {
             shared.main_cv.notify_one();
         }
     }
@@ -106,6 +128,37 @@ impl Drop for ShutdownOnDrop<'_> {
     fn drop(&mut self) {
         self.0.lock().shutdown = true;
         self.0.work_cv.notify_all();
+    }
+}
+
+thread_local! {
+    /// Set on threads where every panic is caught and reported to Python with context.
+    static PANICS_REPORTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// While alive, panics on the current thread are not printed by the default hook: they are
+/// caught and reported to Python with context (a RuntimeError or an internal error). Other
+/// threads, and this one afterwards, keep whatever hook was installed before.
+pub struct QuietPanics(bool);
+
+impl QuietPanics {
+    pub fn enter() -> QuietPanics {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !PANICS_REPORTED.with(Cell::get) {
+                    previous(info);
+                }
+            }));
+        });
+        QuietPanics(PANICS_REPORTED.with(|flag| flag.replace(true)))
+    }
+}
+
+impl Drop for QuietPanics {
+    fn drop(&mut self) {
+        PANICS_REPORTED.with(|flag| flag.set(self.0));
     }
 }
 
@@ -133,12 +186,18 @@ pub fn execute(
     plan: Arc<Plan>,
     run: Obj,
     skip: Obj,
-    opts: Options,
+    mut opts: Options,
     context: &RefCell<String>,
 ) -> RunStats {
+    let mut sched = Scheduler::new(plan, opts.timeout);
+    let measure = opts.budget.is_some();
+    if let Some(budget) = opts.budget.take() {
+        sched.set_budget(budget);
+    }
+    let spill = opts.spill.take();
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
-            sched: Scheduler::new(plan, opts.timeout),
+            sched,
             slots: Vec::new(),
             shutdown: false,
             errors: Vec::new(),
@@ -146,6 +205,8 @@ pub fn execute(
         work_cv: Condvar::new(),
         main_cv: Condvar::new(),
         run,
+        reload: opts.reload.take(),
+        measure,
     });
     let _stop_workers = ShutdownOnDrop(&shared);
     let mut handles: Vec<(usize, JoinHandle<()>)> = Vec::new();
@@ -173,6 +234,32 @@ pub fn execute(
                     skip_errors.push(format!("node {node}: {}", describe(py, &e)));
                 }
             }
+        }
+        for (node, output) in step.spills {
+            *context.borrow_mut() = format!("calling spill({node}, ...)");
+            let handle = match &spill {
+                None => None,
+                Some(f) => match f.bind(py).call1((node, output.bind(py))) {
+                    Ok(h) if h.is_none() => None,
+                    Ok(h) => Some(h.unbind()),
+                    Err(e) => {
+                        if e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                            interrupt_seen = true;
+                        } else {
+                            skip_errors.push(format!("spill of node {node}: {}", describe(py, &e)));
+                        }
+                        None
+                    }
+                },
+            };
+            drop(output);
+            let garbage = {
+                let mut g = shared.lock();
+                g.sched.spill_done(node, handle);
+                g.wake(&shared);
+                g.sched.take_garbage()
+            };
+            drop(garbage); // the spilled object itself: its memory goes back now
         }
         *context.borrow_mut() = "releasing outputs".into();
         drop(step.garbage);
@@ -233,6 +320,10 @@ pub fn execute(
             internal_errors,
             peak_live_outputs: g.sched.peak_live_outputs(),
             released: g.sched.released(),
+            memory_waits: g.sched.memory().map_or(0, |m| m.waits),
+            spilled: g.sched.memory().map_or(0, |m| m.spilled),
+            reloaded: g.sched.memory().map_or(0, |m| m.reloaded),
+            peak_live_bytes: g.sched.memory().map_or(0, |m| m.peak_live_bytes()),
         };
         (stats, g.sched.take_all_outputs())
     };
@@ -242,6 +333,7 @@ pub fn execute(
 
 struct Step {
     notices: Vec<(usize, Outcome)>,
+    spills: Vec<(usize, Arc<Obj>)>,
     interrupt: Vec<(usize, usize, Outcome)>,
     garbage: Vec<Arc<Obj>>,
     done: bool,
@@ -281,9 +373,15 @@ fn wait_for_events(
             }
         }
         let done = g.sched.is_done();
-        if done || !interrupt.is_empty() || g.sched.has_notices() || now >= wake_at {
+        if done
+            || !interrupt.is_empty()
+            || g.sched.has_notices()
+            || g.sched.has_spills()
+            || now >= wake_at
+        {
             return Step {
                 notices: g.sched.take_notices(),
+                spills: g.sched.take_spills(),
                 interrupt,
                 garbage: g.sched.take_garbage(),
                 done,
@@ -341,6 +439,7 @@ fn spawn_worker(shared: &Arc<Shared>, g: &mut Inner, handles: &mut Vec<(usize, J
 }
 
 fn worker(shared: Arc<Shared>, id: usize) {
+    let _quiet = QuietPanics::enter();
     // SAFETY: only reads the calling thread's id (pthread_self); needs no interpreter state.
     let ident = unsafe { ffi::PyThread_get_thread_ident() } as c_long;
     shared.lock().slots[id].ident = Some(ident);
@@ -408,29 +507,32 @@ fn run_one(
     dispatch: Dispatch<Obj>,
 ) -> bool {
     let node = dispatch.node;
-    let result = catch_unwind(AssertUnwindSafe(|| call_run(py, &shared.run, dispatch)));
-    let (ok, output, error, elapsed) = match result {
-        Ok(r) => r,
-        Err(payload) => (
-            false,
-            None,
-            Some(format!(
-                "node {node}: stratum runtime panic: {} (while calling run for node {node})",
-                panic_message(payload.as_ref())
-            )),
-            Duration::ZERO,
-        ),
+    let before = if shared.measure { resident_bytes() } else { 0 };
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let dispatch = reload_inputs(py, shared, dispatch)?;
+        Ok(call_run(py, &shared.run, dispatch))
+    }));
+    let grown = shared
+        .measure
+        .then(|| resident_bytes().saturating_sub(before));
+    let call = match result {
+        Ok(Ok(call)) => call,
+        Ok(Err(error)) => Call::failed(error),
+        Err(payload) => Call::failed(format!(
+            "node {node}: stratum runtime panic: {} (while calling run for node {node})",
+            panic_message(payload.as_ref())
+        )),
     };
-    let (garbage, abandoned) = {
+    let garbage = {
         let mut g = shared.lock();
         g.slots[id].current = None;
         // A late return from an abandoned call is rejected; its error (usually the injected
         // TimeoutError) is not an internal error.
-        if g.sched.finish(node, ok, output, elapsed) {
+        let Call { ok, output, error, elapsed, bytes } = call;
+        if g.sched.finish_measured(node, ok, output, elapsed, bytes, grown) {
             g.errors.extend(error);
         }
-        g.wake(shared);
-        (g.sched.take_garbage(), g.slots[id].abandoned)
+        g.sched.take_garbage()
     };
     // An interrupt aimed at this call may have arrived after `run` returned but before the
     // slot was cleared above; it must not fire in unrelated code later.
@@ -438,17 +540,66 @@ fn run_one(
     unsafe {
         ffi::PyThreadState_SetAsyncExc(ident, std::ptr::null_mut());
     }
-    drop(garbage); // attached, on this thread
-    abandoned
+    // Released outputs go before anyone is woken, so a node waiting for memory sees it free.
+    drop(garbage);
+    let g = shared.lock();
+    g.wake(shared);
+    g.slots[id].abandoned
+}
+
+/// Replaces spilled inputs by their reloaded objects (shared with later consumers).
+fn reload_inputs(
+    py: Python<'_>,
+    shared: &Shared,
+    mut dispatch: Dispatch<Obj>,
+) -> Result<Dispatch<Obj>, String> {
+    let node = dispatch.node;
+    let producers: Vec<usize> = {
+        let g = shared.lock();
+        g.sched.producers(node).to_vec()
+    };
+    for (i, &p) in producers.iter().enumerate() {
+        if !dispatch.spilled[i] {
+            continue;
+        }
+        let (Some(reload), Some(handle)) = (&shared.reload, &dispatch.inputs[i]) else {
+            return Err(format!("node {node}: input {p} was spilled but cannot be reloaded"));
+        };
+        let object = reload
+            .bind(py)
+            .call1((p, handle.bind(py)))
+            .map_err(|e| format!("node {node}: reloading the output of node {p}: {}", describe(py, &e)))?;
+        let object = Arc::new(object.unbind());
+        dispatch.inputs[i] = Some(Arc::clone(&object));
+        let garbage = {
+            let mut g = shared.lock();
+            g.sched.reloaded(p, object);
+            g.sched.take_garbage()
+        };
+        drop(garbage);
+    }
+    Ok(dispatch)
+}
+
+/// What one `run` call gave back.
+struct Call {
+    ok: bool,
+    output: Option<Obj>,
+    error: Option<String>,
+    elapsed: Duration,
+    /// Accounted size of the output (the optional third item of `run`'s tuple).
+    bytes: u64,
+}
+
+impl Call {
+    fn failed(error: String) -> Call {
+        Call { ok: false, output: None, error: Some(error), elapsed: Duration::ZERO, bytes: 0 }
+    }
 }
 
 /// The Python call itself: builds the input list, calls `run(node, inputs)`, checks the
-/// `(ok, output)` shape. Returns (ok, output, internal error, wall time of the call).
-fn call_run(
-    py: Python<'_>,
-    run: &Obj,
-    dispatch: Dispatch<Obj>,
-) -> (bool, Option<Obj>, Option<String>, Duration) {
+/// `(ok, output[, nbytes])` shape.
+fn call_run(py: Python<'_>, run: &Obj, dispatch: Dispatch<Obj>) -> Call {
     let node = dispatch.node;
     let objects: Vec<Bound<'_, PyAny>> = dispatch
         .inputs
@@ -462,42 +613,28 @@ fn call_run(
     drop(dispatch.inputs);
     let list = match PyList::new(py, objects) {
         Ok(l) => l,
-        Err(e) => {
-            return (
-                false,
-                None,
-                Some(format!("node {node}: {}", describe(py, &e))),
-                Duration::ZERO,
-            )
-        }
+        Err(e) => return Call::failed(format!("node {node}: {}", describe(py, &e))),
     };
     let t0 = Instant::now();
     let result = run.bind(py).call1((node, list));
     let elapsed = t0.elapsed();
-    match result {
-        Err(e) => (
-            false,
-            None,
-            Some(format!("node {node}: {}", describe(py, &e))),
-            elapsed,
-        ),
-        Ok(value) => match value.extract::<(bool, Obj)>() {
-            Ok((ok, out)) => (ok, Some(out), None, elapsed),
-            Err(_) => {
-                let shown = value
-                    .repr()
-                    .map(|r| r.to_string())
-                    .unwrap_or_else(|_| "?".into());
+    let returned = match result {
+        Err(e) => Err(describe(py, &e)),
+        Ok(value) => value
+            .extract::<(bool, Obj)>()
+            .map(|(ok, out)| (ok, out, 0))
+            .or_else(|_| value.extract::<(bool, Obj, u64)>())
+            .map_err(|_| {
+                let shown = value.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
                 let err = PyRuntimeError::new_err(format!(
-                    "run({node}, ...) returned {shown}, expected a tuple (ok: bool, output)"
+                    "run({node}, ...) returned {shown}, expected a tuple (ok: bool, output) or \
+                     (ok: bool, output, nbytes: int)"
                 ));
-                (
-                    false,
-                    None,
-                    Some(format!("node {node}: {}", describe(py, &err))),
-                    elapsed,
-                )
-            }
-        },
+                describe(py, &err)
+            }),
+    };
+    match returned {
+        Ok((ok, out, bytes)) => Call { ok, output: Some(out), error: None, elapsed, bytes },
+        Err(message) => Call { elapsed, ..Call::failed(format!("node {node}: {message}")) },
     }
 }

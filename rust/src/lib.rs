@@ -4,6 +4,7 @@
 //! `plan` (graph validation), `scheduler` (pure state machine) and `executor` (threads).
 
 pub mod executor;
+pub mod memory;
 pub mod plan;
 pub mod scheduler;
 
@@ -18,7 +19,8 @@ mod _native {
     use pyo3::prelude::*;
     use pyo3::types::PyDict;
 
-    use crate::executor::{execute, panic_message, Options};
+    use crate::executor::{execute, panic_message, QuietPanics, resident_bytes, Options};
+    use crate::memory::Budget;
     use crate::plan::{Plan, PlanSpec};
 
     /// Runs a topologically ordered plan of Python steps on `jobs` worker threads.
@@ -26,7 +28,8 @@ mod _native {
     #[pyfunction]
     #[pyo3(signature = (
         deps_ok, deps_any, inputs, priority, group, run, skip,
-        jobs = 1, timeout = None, grace = 5.0, poll_ms = 50
+        jobs = 1, timeout = None, grace = 5.0, poll_ms = 50,
+        memory = None, shape = None, probe = false, spill = None, reload = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn run_plan<'py>(
@@ -42,7 +45,13 @@ mod _native {
         timeout: Option<f64>,
         grace: f64,
         poll_ms: i64,
+        memory: Option<u64>,
+        shape: Option<Vec<i64>>,
+        probe: bool,
+        spill: Option<Bound<'py, PyAny>>,
+        reload: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
+        let _quiet = QuietPanics::enter();
         let context = RefCell::new(String::from("validating the plan"));
         let result = catch_unwind(AssertUnwindSafe(|| -> PyResult<Bound<'py, PyDict>> {
             if !run.is_callable() {
@@ -78,6 +87,25 @@ mod _native {
                     "run_plan: poll_ms must be at least 1, got {poll_ms}"
                 )));
             }
+            for (name, f) in [("spill", &spill), ("reload", &reload)] {
+                if f.as_ref().is_some_and(|f| !f.is_callable()) {
+                    return Err(PyTypeError::new_err(format!("run_plan: {name} must be callable")));
+                }
+            }
+            let n = deps_ok.len();
+            let shape = shape.unwrap_or_else(|| (0..n as i64).collect());
+            if shape.len() != n {
+                return Err(PyValueError::new_err(format!(
+                    "run_plan: shape must have one entry per node ({n}), got {}",
+                    shape.len()
+                )));
+            }
+            let budget = memory.map(|limit| Budget {
+                limit,
+                probe,
+                shape,
+                resident: Box::new(resident_bytes),
+            });
             let plan = Plan::new(PlanSpec {
                 deps_ok,
                 deps_any,
@@ -93,6 +121,9 @@ mod _native {
                 timeout,
                 grace,
                 poll: Duration::from_millis(poll_ms as u64),
+                budget,
+                spill: spill.map(Bound::unbind),
+                reload: reload.map(Bound::unbind),
             };
             let stats = execute(
                 py,
@@ -111,6 +142,10 @@ mod _native {
             d.set_item("internal_errors", stats.internal_errors)?;
             d.set_item("peak_live_outputs", stats.peak_live_outputs)?;
             d.set_item("released", stats.released)?;
+            d.set_item("memory_waits", stats.memory_waits)?;
+            d.set_item("spilled", stats.spilled)?;
+            d.set_item("reloaded", stats.reloaded)?;
+            d.set_item("peak_live_bytes", stats.peak_live_bytes)?;
             Ok(d)
         }));
         match result {

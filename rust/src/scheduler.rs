@@ -14,6 +14,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::memory::{Budget, MemoryPool, Residence};
 use crate::plan::Plan;
 
 /// Final status of a node, as reported to Python.
@@ -80,6 +81,8 @@ impl Ord for ReadyEntry {
 pub struct Dispatch<T> {
     pub node: usize,
     pub inputs: Vec<Option<Arc<T>>>,
+    /// Per input: the object is a spill handle the worker must reload (see `reloaded`).
+    pub spilled: Vec<bool>,
 }
 
 pub struct Scheduler<T> {
@@ -109,6 +112,12 @@ pub struct Scheduler<T> {
     notices: VecDeque<(usize, Outcome)>,
     abandoned: Vec<(usize, Outcome)>,
     garbage: Vec<Arc<T>>,
+    /// Memory budget and output sizes; None: no budget.
+    memory: Option<MemoryPool>,
+    /// The best ready node waits for memory: nothing can start until some state changes.
+    blocked: bool,
+    /// Idle outputs the caller should spill to disk, with the object to write.
+    spills: Vec<(usize, Arc<T>)>,
 }
 
 impl<T> Scheduler<T> {
@@ -141,6 +150,9 @@ impl<T> Scheduler<T> {
             notices: VecDeque::new(),
             abandoned: Vec::new(),
             garbage: Vec::new(),
+            memory: None,
+            blocked: false,
+            spills: Vec::new(),
             plan,
         };
         for node in 0..n {
@@ -149,6 +161,12 @@ impl<T> Scheduler<T> {
             }
         }
         s
+    }
+
+    /// Admits nodes under a memory budget from now on (see `memory.rs`).
+    pub fn set_budget(&mut self, budget: Budget) {
+        assert_eq!(budget.shape.len(), self.len(), "one shape per node");
+        self.memory = Some(MemoryPool::new(budget));
     }
 
     // ----- queries -------------------------------------------------------------------------
@@ -178,8 +196,18 @@ impl<T> Scheduler<T> {
         self.running
     }
 
+    /// Some node could start now (not when the best one waits for memory).
     pub fn has_ready(&self) -> bool {
-        !self.cancelled && !self.ready.is_empty()
+        !self.cancelled && !self.blocked && !self.ready.is_empty()
+    }
+
+    /// The producers whose outputs `node` receives, in the order of its inputs.
+    pub fn producers(&self, node: usize) -> &[usize] {
+        &self.plan.inputs[node]
+    }
+
+    pub fn memory(&self) -> Option<&MemoryPool> {
+        self.memory.as_ref()
     }
 
     pub fn status(&self, node: usize) -> Option<Outcome> {
@@ -235,6 +263,15 @@ impl<T> Scheduler<T> {
         !self.abandoned.is_empty()
     }
 
+    /// Outputs to write to disk: the caller answers each with `spill_done`.
+    pub fn take_spills(&mut self) -> Vec<(usize, Arc<T>)> {
+        std::mem::take(&mut self.spills)
+    }
+
+    pub fn has_spills(&self) -> bool {
+        !self.spills.is_empty()
+    }
+
     /// Outputs the scheduler no longer holds; the caller decides where they are dropped.
     pub fn take_garbage(&mut self) -> Vec<Arc<T>> {
         std::mem::take(&mut self.garbage)
@@ -243,9 +280,12 @@ impl<T> Scheduler<T> {
     /// Hands every remaining output to the caller (end of a run: nothing outlives it).
     pub fn take_all_outputs(&mut self) -> Vec<Arc<T>> {
         let mut out = self.take_garbage();
-        for o in self.outputs.iter_mut() {
+        for (node, o) in self.outputs.iter_mut().enumerate() {
             if let Some(x) = o.take() {
                 out.push(x);
+                if let Some(m) = self.memory.as_mut() {
+                    m.release(node);
+                }
             }
         }
         self.live = 0;
@@ -260,17 +300,23 @@ impl<T> Scheduler<T> {
         if self.cancelled {
             return None;
         }
-        while let Some(entry) = self.ready.pop() {
+        while let Some(&entry) = self.ready.peek() {
             let node = entry.node;
             // Lazy deletion: a queued node may since have been cancelled or timed out.
             if self.state[node] != State::Ready {
+                self.ready.pop();
                 continue;
             }
             let g = self.plan.group[node];
             if self.timeout.is_some_and(|t| self.group_used[g] >= t) {
+                self.ready.pop();
                 self.expire_group(g, now); // its budget is spent: the rest of the pipeline times out
                 continue;
             }
+            if !self.memory_admits(node) {
+                return None;
+            }
+            self.ready.pop();
             self.state[node] = State::Running;
             self.running += 1;
             self.started_at[node] = Some(now);
@@ -278,23 +324,133 @@ impl<T> Scheduler<T> {
                 let left = t.saturating_sub(self.group_used[g]);
                 self.deadlines.push(Reverse((now + left, node)));
             }
-            let inputs = self.plan.inputs[node]
+            let producers = &self.plan.inputs[node];
+            let spilled = producers
                 .iter()
-                .map(|&p| self.outputs[p].clone())
+                .map(|&p| self.residence(p) == Residence::Spilled)
                 .collect();
-            return Some(Dispatch { node, inputs });
+            let inputs = producers.iter().map(|&p| self.outputs[p].clone()).collect();
+            if let Some(m) = self.memory.as_mut() {
+                m.started(node);
+            }
+            return Some(Dispatch { node, inputs, spilled });
         }
         None
+    }
+
+    fn residence(&self, node: usize) -> Residence {
+        self.memory.as_ref().map_or(Residence::InMemory, |m| m.residence(node))
+    }
+
+    /// Bytes of `node`'s spilled inputs, which it would bring back into memory.
+    fn reload_bytes(&self, node: usize, m: &MemoryPool) -> u64 {
+        self.plan.input_producers[node]
+            .iter()
+            .filter(|&&p| m.residence(p) == Residence::Spilled)
+            .map(|&p| m.size(p))
+            .sum()
+    }
+
+    /// Whether the best ready node may start under the memory budget. If it may not and
+    /// nothing runs, idle outputs are queued for spilling first; when none is left to spill,
+    /// it starts anyway.
+    fn memory_admits(&mut self, node: usize) -> bool {
+        let Some(m) = self.memory.as_ref() else {
+            return true;
+        };
+        let reload = self.reload_bytes(node, m);
+        let admitted = m.admits(node, self.running, reload)
+            && (self.running > 0 || m.excess(node, reload) == 0 || !self.request_spills(node, reload));
+        if !admitted && !self.blocked {
+            self.blocked = true;
+            if let Some(m) = self.memory.as_mut() {
+                m.waits += 1;
+            }
+        }
+        admitted
+    }
+
+    /// Queues the largest idle outputs (not `node`'s own inputs) until the excess is covered.
+    /// Returns whether spills are under way (queued now or still being written).
+    fn request_spills(&mut self, node: usize, reload: u64) -> bool {
+        let Some(m) = self.memory.as_mut() else {
+            return false;
+        };
+        let own = &self.plan.input_producers[node];
+        let mut candidates: Vec<usize> = (0..self.outputs.len())
+            .filter(|&p| self.outputs[p].is_some() && !own.contains(&p) && m.spillable(p, self.finished))
+            .collect();
+        candidates.sort_by_key(|&p| Reverse(m.size(p)));
+        let mut excess = m.excess(node, reload);
+        for p in candidates {
+            if excess == 0 {
+                break;
+            }
+            excess = excess.saturating_sub(m.size(p));
+            m.spilling(p);
+            let obj = Arc::clone(self.outputs[p].as_ref().expect("candidate is held"));
+            self.spills.push((p, obj));
+        }
+        m.spilling_any()
+    }
+
+    /// The caller's answer to a spill request: the handle that now stands for the output on
+    /// disk, or None when it could not (or should not) be written.
+    pub fn spill_done(&mut self, node: usize, handle: Option<T>) {
+        self.blocked = false;
+        let finished = self.finished;
+        let Some(m) = self.memory.as_mut() else {
+            self.garbage.extend(handle.map(Arc::new));
+            return;
+        };
+        if m.residence(node) != Residence::Spilling || self.outputs[node].is_none() {
+            self.garbage.extend(handle.map(Arc::new)); // released meanwhile (end of run)
+            return;
+        }
+        m.spill_done(node, handle.is_some(), finished);
+        if let Some(h) = handle {
+            let old = self.outputs[node].replace(Arc::new(h)).expect("checked above");
+            self.garbage.push(old);
+        }
+    }
+
+    /// A worker reloaded a spilled input: later consumers share the reloaded object.
+    pub fn reloaded(&mut self, node: usize, object: Arc<T>) {
+        match self.memory.as_mut() {
+            Some(m) if m.residence(node) == Residence::Spilled && self.outputs[node].is_some() => {
+                m.reloaded(node);
+                let handle = self.outputs[node].replace(object).expect("checked above");
+                self.garbage.push(handle);
+            }
+            _ => self.garbage.push(object),
+        }
     }
 
     /// Records the result of a run. Returns false (and moves the output to garbage) when the
     /// node is no longer running, i.e. its call was abandoned and this is a late return.
     pub fn finish(&mut self, node: usize, ok: bool, output: Option<T>, elapsed: Duration) -> bool {
+        self.finish_measured(node, ok, output, elapsed, 0, None)
+    }
+
+    /// `finish` with the accounted size of the output and the resident growth seen during
+    /// the call (for the memory budget).
+    pub fn finish_measured(
+        &mut self,
+        node: usize,
+        ok: bool,
+        output: Option<T>,
+        elapsed: Duration,
+        bytes: u64,
+        grown: Option<u64>,
+    ) -> bool {
         if self.state[node] != State::Running {
             self.garbage.extend(output.map(Arc::new));
             return false;
         }
         self.running -= 1;
+        if let Some(m) = self.memory.as_mut() {
+            m.stopped(node, grown);
+        }
         self.seconds[node] = elapsed.as_secs_f64();
         self.group_used[self.plan.group[node]] += elapsed;
         // Propagate first: the inputs this node was the last consumer of are released before
@@ -305,6 +461,9 @@ impl<T> Scheduler<T> {
         if let Some(out) = output {
             if self.consumers_left[node] > 0 {
                 self.outputs[node] = Some(Arc::new(out));
+                if let Some(m) = self.memory.as_mut() {
+                    m.hold(node, bytes);
+                }
                 self.live += 1;
                 self.peak_live = self.peak_live.max(self.live);
             } else {
@@ -351,6 +510,9 @@ impl<T> Scheduler<T> {
 
     fn abandon(&mut self, node: usize, now: Instant, outcome: Outcome) {
         self.running -= 1;
+        if let Some(m) = self.memory.as_mut() {
+            m.stopped(node, None);
+        }
         if let Some(s) = self.started_at[node] {
             self.seconds[node] = now.saturating_duration_since(s).as_secs_f64();
         }
@@ -408,6 +570,7 @@ impl<T> Scheduler<T> {
         while let Some((x, outcome, notice)) = stack.pop() {
             debug_assert!(!matches!(self.state[x], State::Done(_)));
             self.state[x] = State::Done(outcome);
+            self.blocked = false; // whatever waited for memory may fit now
             self.finished += 1;
             self.group_unfinished[plan.group[x]] -= 1;
             if notice {
@@ -417,6 +580,9 @@ impl<T> Scheduler<T> {
                 self.consumers_left[p] -= 1;
                 if self.consumers_left[p] == 0 {
                     if let Some(out) = self.outputs[p].take() {
+                        if let Some(m) = self.memory.as_mut() {
+                            m.release(p);
+                        }
                         self.live -= 1;
                         self.released += 1;
                         self.garbage.push(out);
@@ -782,5 +948,109 @@ mod tests {
     fn empty_plan_is_done() {
         let s = Scheduler::<String>::new(plan(0, |_| {}), None);
         assert!(s.is_done());
+    }
+
+    fn budget(shape: Vec<i64>, limit: u64) -> (Budget, Arc<std::sync::atomic::AtomicU64>) {
+        let rss = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let r = Arc::clone(&rss);
+        let b = Budget {
+            limit,
+            probe: false,
+            shape,
+            resident: Box::new(move || r.load(std::sync::atomic::Ordering::SeqCst)),
+        };
+        (b, rss)
+    }
+
+    #[test]
+    fn budget_admission_waits_for_running_nodes_then_never_deadlocks() {
+        let p = plan(3, |_| {});
+        let mut s = Scheduler::<String>::new(p, None);
+        let (b, rss) = budget(vec![5, 5, 5], 1000);
+        s.set_budget(b);
+        rss.store(900, std::sync::atomic::Ordering::SeqCst);
+        let now = Instant::now();
+        let d0 = s.next_run(now).unwrap();
+        s.finish_measured(d0.node, true, None, Duration::ZERO, 0, Some(200));
+        // Over budget (900 + 200 > 1000) but nothing runs and nothing can be spilled: it starts.
+        let d1 = s.next_run(now).unwrap();
+        assert_eq!(d1.node, 1);
+        // With 1 running, 900 + 200 + 200 > 1000: node 2 waits, and workers are not woken.
+        assert!(s.next_run(now).is_none());
+        assert!(!s.has_ready());
+        assert_eq!(s.memory().unwrap().waits, 1);
+        s.finish_measured(1, true, None, Duration::ZERO, 0, Some(200));
+        assert!(s.has_ready(), "a finished node unblocks the queue");
+        assert_eq!(s.next_run(now).unwrap().node, 2);
+        s.finish(2, true, None, Duration::ZERO);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn a_node_within_budget_runs_beside_others() {
+        let p = plan(2, |_| {});
+        let mut s = Scheduler::<String>::new(p, None);
+        let (b, rss) = budget(vec![1, 2], 1000);
+        s.set_budget(b);
+        rss.store(100, std::sync::atomic::Ordering::SeqCst);
+        let now = Instant::now();
+        assert_eq!(s.next_run(now).unwrap().node, 0);
+        assert_eq!(s.next_run(now).unwrap().node, 1);
+        assert_eq!(s.memory().unwrap().waits, 0);
+    }
+
+    /// 0 produces X (500 bytes) for 2; 1 (preferred over 2) finds the process over its budget
+    /// of 1000 with nothing running, so X is queued for spilling.
+    fn over_budget_with_an_idle_output() -> (Scheduler<String>, Arc<std::sync::atomic::AtomicU64>) {
+        let p = plan(3, |s| {
+            s.inputs[2] = vec![0];
+            s.priority = vec![2.0, 1.0, 0.0];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let (b, rss) = budget(vec![0, 1, 2], 1000);
+        s.set_budget(b);
+        let d0 = s.next_run(Instant::now()).unwrap();
+        s.finish_measured(d0.node, true, Some("X".into()), Duration::ZERO, 500, Some(500));
+        rss.store(1200, std::sync::atomic::Ordering::SeqCst);
+        assert!(s.next_run(Instant::now()).is_none(), "1 waits while X is written out");
+        (s, rss)
+    }
+
+    #[test]
+    fn idle_outputs_are_spilled_when_nothing_can_run_and_reloaded_by_their_consumer() {
+        let (mut s, rss) = over_budget_with_an_idle_output();
+        let now = Instant::now();
+        let spills = s.take_spills();
+        assert_eq!(spills.iter().map(|(n, o)| (*n, o.as_str())).collect::<Vec<_>>(), vec![(0, "X")]);
+        drop(spills);
+        assert!(s.next_run(now).is_none(), "still waiting for the spill's answer");
+        s.spill_done(0, Some("handle".into()));
+        assert_eq!(s.take_garbage().iter().map(|o| o.as_str()).collect::<Vec<_>>(), vec!["X"]);
+        rss.store(700, std::sync::atomic::Ordering::SeqCst);
+        let m = s.memory().unwrap();
+        assert_eq!((m.spilled, m.live_bytes()), (1, 0));
+        let d1 = s.next_run(now).unwrap();
+        assert_eq!(d1.node, 1);
+        s.finish(1, true, None, Duration::ZERO);
+        let d2 = s.next_run(now).unwrap();
+        assert_eq!(d2.spilled, vec![true]);
+        assert_eq!(d2.inputs[0].as_deref().map(String::as_str), Some("handle"));
+        s.reloaded(0, Arc::new("X".into()));
+        let m = s.memory().unwrap();
+        assert_eq!((m.reloaded, m.live_bytes()), (1, 500));
+        drop(d2);
+        s.finish(2, true, None, Duration::ZERO);
+        assert_eq!(s.memory().unwrap().live_bytes(), 0, "released after its last consumer");
+        assert_eq!(s.live_outputs(), 0);
+    }
+
+    #[test]
+    fn a_declined_spill_lets_the_node_run_anyway() {
+        let (mut s, _rss) = over_budget_with_an_idle_output();
+        let now = Instant::now();
+        assert_eq!(s.take_spills().len(), 1);
+        s.spill_done(0, None);
+        assert_eq!(s.next_run(now).unwrap().node, 1, "nothing else to spill: run over budget");
+        assert_eq!(s.memory().unwrap().live_bytes(), 500);
     }
 }

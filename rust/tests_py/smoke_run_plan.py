@@ -308,6 +308,36 @@ def test_long_chain_finishes():
     long_chain()
 
 
+
+def test_spill_and_reload_under_a_memory_budget():
+    """Budget of 1 byte: always over it. Node 1 must wait until node 0's idle output is
+    spilled; node 2 then receives the reloaded object."""
+    calls = []
+
+    def run(node, inputs):
+        calls.append((node, [getattr(x, "value", x) for x in inputs]))
+        return True, Out(f"out{node}"), 1000
+
+    def spill(node, output):
+        calls.append(("spill", node, output.value))
+        return ("handle", output.value)
+
+    def reload(node, handle):
+        calls.append(("reload", node, handle))
+        return Out(handle[1])
+
+    stats = native.run_plan(
+        **plan(3, inputs={2: [0]}, priority=[2.0, 1.0, 0.0]), run=run, skip=lambda n, r: None,
+        memory=1, spill=spill, reload=reload,
+    )
+    assert stats["status"] == ["ok"] * 3
+    assert calls == [
+        (0, []), ("spill", 0, "out0"), (1, []), ("reload", 0, ("handle", "out0")), (2, ["out0"]),
+    ]
+    assert (stats["spilled"], stats["reloaded"], stats["peak_live_bytes"]) == (1, 1, 1000)
+    assert stats["memory_waits"] >= 1
+
+
 if __name__ == "__main__":
     if native is None:
         sys.exit("stratum_jupyter._native is not built")

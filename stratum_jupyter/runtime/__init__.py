@@ -1,5 +1,8 @@
 """Executors of a plan. All share one contract: ``run_plan(deps_ok, deps_any, inputs, priority,
-group, run, skip, jobs=..., timeout=..., grace=..., poll_ms=...) -> stats dict``.
+group, run, skip, jobs=..., timeout=..., grace=..., poll_ms=..., memory=..., shape=...,
+probe=..., spill=..., reload=...) -> stats dict`` (see rust/README.md). ``run`` returns
+``(ok, output)`` or ``(ok, output, nbytes)``. Only ``local`` admits steps by memory and spills;
+the others accept and ignore those options.
 
 - ``local``: the Rust scheduler (parallel worker threads, timeouts, interrupts).
 - ``python``: a sequential reference implementation, for debugging and comparison.

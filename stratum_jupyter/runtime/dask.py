@@ -16,12 +16,13 @@ def run_plan(
     inputs: list[list[int]],
     priority: list[float],
     group: list[int],
-    run: Callable[[int, list], tuple[bool, object]],
+    run: Callable[[int, list], tuple],
     skip: Callable[[int, str], None],
     jobs: int = 1,
     timeout: float | None = None,
     grace: float = 5.0,
     poll_ms: int = 50,
+    **_memory: object,  # memory budget options: only the local runtime admits steps by memory
 ) -> dict:
     """Build a dask graph whose tasks carry (status, output) and run it on a thread pool."""
     try:
@@ -52,7 +53,7 @@ def run_plan(
             return reason, None
         begin = time.perf_counter()
         try:
-            ok, output = run(node, [by_node[p][1] for p in inputs[node]])
+            ok, output, *_ = run(node, [by_node[p][1] for p in inputs[node]])
         except Exception as error:  # noqa: BLE001
             ok, output = False, None
             errors.append(f"node {node}: {error!r}")

@@ -12,12 +12,13 @@ def run_plan(
     inputs: list[list[int]],
     priority: list[float],
     group: list[int],
-    run: Callable[[int, list], tuple[bool, object]],
+    run: Callable[[int, list], tuple],
     skip: Callable[[int, str], None],
     jobs: int = 1,
     timeout: float | None = None,
     grace: float = 5.0,
     poll_ms: int = 50,
+    **_memory: object,  # memory budget options: only the local runtime admits steps by memory
 ) -> dict:
     """Run nodes one at a time in index order (a topological order: edges go low → high)."""
     count = len(deps_ok)
@@ -47,7 +48,7 @@ def run_plan(
                 started.setdefault(group[node], time.monotonic())
                 begin = time.perf_counter()
                 try:
-                    ok, output = run(node, [outputs.get(p) for p in inputs[node]])
+                    ok, output, *_ = run(node, [outputs.get(p) for p in inputs[node]])
                 except KeyboardInterrupt:
                     raise
                 except Exception as error:  # noqa: BLE001
