@@ -50,7 +50,7 @@ def _command_run(args: argparse.Namespace) -> int:
 def _command_verify(args: argparse.Namespace) -> int:
     from .verify import format_rows, verify_scripts
 
-    rows = verify_scripts(args.scripts, jobs=args.jobs)
+    rows = verify_scripts(args.scripts, jobs=args.jobs, memory=args.memory)
     print(format_rows(rows))
     return 0 if all(row.verdict == "identical" for row in rows) else 1
 
@@ -61,6 +61,9 @@ def _command_bench(args: argparse.Namespace) -> int:
     return bench.run_from_args(args)
 
 
+MEMORY_HELP = "memory budget, e.g. 4GB (default: half of RAM); idle outputs spill to disk when nothing fits"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stratum", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,11 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=None)
     run.add_argument("--timeout", type=float, default=None)
     run.add_argument("--backend", choices=BACKENDS, default="local")
-    run.add_argument("--memory", default=None, help="memory budget, e.g. 4GB (default: half of RAM)")
+    run.add_argument("--memory", default=None, help=MEMORY_HELP)
     run.set_defaults(handler=_command_run)
     verify = commands.add_parser("verify", help="compare batch results with plain sequential execution")
     verify.add_argument("scripts", nargs="+", metavar="SCRIPT")
     verify.add_argument("--jobs", type=int, default=None)
+    verify.add_argument("--memory", default=None, help=MEMORY_HELP)
     verify.set_defaults(handler=_command_verify)
     bench = commands.add_parser("bench", help="benchmark suite: batch vs the ways pipelines run today")
     try:

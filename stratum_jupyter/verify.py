@@ -110,7 +110,7 @@ def _format_error(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- verification
 
 
-def verify_scripts(paths: list[str], jobs: int | None = None) -> list[VerifyRow]:
+def verify_scripts(paths: list[str], jobs: int | None = None, memory: str | int | None = None) -> list[VerifyRow]:
     """Run ``paths`` plainly one after another, then as one batch; compare per script.
 
     Each script's name is its file stem (made unique with a suffix when stems repeat).
@@ -127,7 +127,7 @@ def verify_scripts(paths: list[str], jobs: int | None = None) -> list[VerifyRow]
     _clear_scratch()
     _restore_rng_state(rng_state)
     try:
-        actual = _run_batch(scripts, jobs)
+        actual = _run_batch(scripts, jobs, memory)
     except Exception as exc:  # the engine failed as a whole: every script is a mismatch
         reason = f"batch run raised {type(exc).__name__}: {_one_line(str(exc))}"
         return [VerifyRow(name, "mismatch", reason) for name, _ in scripts]
@@ -152,13 +152,13 @@ def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
     return scripts
 
 
-def _run_batch(scripts: list[tuple[str, str]], jobs: int | None) -> Any:
+def _run_batch(scripts: list[tuple[str, str]], jobs: int | None, memory: str | int | None) -> Any:
     from stratum_jupyter import Batch  # the engine; imported late so this module works without it
 
     batch = Batch()
     for name, code in scripts:
         batch.add(code, name=name, isolated=True)
-    return batch.run(jobs=jobs)
+    return batch.run(jobs=jobs, memory=memory)
 
 
 def _compare_one(plain: PlainResult, batch: Any, name: str) -> str | None:

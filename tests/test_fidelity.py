@@ -104,13 +104,28 @@ def _require_engine() -> None:
     pytest.importorskip("stratum_jupyter._native")
 
 
-@pytest.fixture(scope="module", params=[None, 2], ids=["jobs-default", "jobs-2"])
-def corpus_rows(request):
+@pytest.fixture(
+    scope="module",
+    params=[(None, None), (2, None), (1, 1)],
+    # a 1-byte budget: whenever nothing runs, every idle output that may be spilled is written
+    # to disk, and each consumer reloads it
+    ids=["jobs-default", "jobs-2", "spill-everything"],
+)
+def corpus_rows(request, tmp_path_factory):
     _require_engine()
+    from stratum_jupyter.spill import SpillStore
+
+    jobs, memory = request.param
+    reloads = []
+    reload = SpillStore.reload
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(REPO_ROOT)
-        rows = verify_scripts([str(p) for p in SCRIPTS], jobs=request.param)
+        mp.setenv("STRATUM_CACHE_DIR", str(tmp_path_factory.mktemp("spill")))
+        mp.setattr(SpillStore, "reload", lambda self, node, handle: reloads.append(node) or reload(self, node, handle))
+        rows = verify_scripts([str(p) for p in SCRIPTS], jobs=jobs, memory=memory)
     print(format_rows(rows))
+    if memory is not None:
+        assert len(reloads) >= 10, "the corpus shares loads between scripts: their outputs must have been spilled"
     return {row.name: row for row in rows}
 
 
