@@ -144,9 +144,13 @@ class StratumMagics(Magics):
             counts[result.status] = counts.get(result.status, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in counts.items())
         stats = run.stats
+        memory = ""
+        if stats.get("memory_waits") or stats.get("spilled"):
+            memory = (f"; {stats.get('memory_waits', 0)} waits for memory, "
+                      f"{stats.get('spilled', 0)} outputs spilled to disk")
         print(
             f"ran {len(run)} pipelines ({summary}): {stats.get('captured_steps', 0)} steps, "
-            f"{stats.get('executed', 0)} executed — results in stratum_results"
+            f"{stats.get('executed', 0)} executed{memory} — results in stratum_results"
         )
 
     def _progress_kind(self) -> str:

@@ -94,6 +94,23 @@ def test_bad_input_gets_a_clear_message_and_loses_nothing(shell):
     assert "the batch is empty" in out.stdout
 
 
+SHARED_THEN_DROPPED = "import numpy as np\nbase = np.arange(100_000)\ntotal = int(base.sum())\nbase = None\n"
+
+
+@pytest.mark.skipif(not HAS_NATIVE, reason="memory budgets need the Rust runtime")
+def test_run_under_a_tiny_memory_budget_spills_and_says_so(shell, tmp_path, monkeypatch):
+    monkeypatch.setenv("STRATUM_CACHE_DIR", str(tmp_path))
+    run(shell, f"%%stratum --isolated -n a\n{SHARED_THEN_DROPPED}")
+    run(shell, f"%%stratum --isolated -n b\n{SHARED_THEN_DROPPED}print(total)\n")
+    out = run(shell, "%stratum run --jobs 1 --memory 1")
+    assert "ran 2 pipelines (2 ok)" in out.stdout
+    assert "outputs spilled to disk" in out.stdout, out.stdout
+    results = shell.user_ns["stratum_results"]
+    assert results.stats["spilled"] >= 1 and results.stats["reloaded"] >= 1
+    assert results["b"].namespace == {"np": results["a"].namespace["np"], "base": None, "total": 4999950000}
+    assert "4999950000" in out.stdout and list(tmp_path.iterdir()) == []
+
+
 def test_run_flag_and_clear(shell):
     run(shell, "%%stratum --isolated --run -n now\nvalue = 6 * 7\n" if HAS_NATIVE else "%%stratum --isolated -n now\nvalue = 6 * 7\n")
     if not HAS_NATIVE:
