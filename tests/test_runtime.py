@@ -165,3 +165,24 @@ def test_outputs_referenced_elsewhere_are_never_spilled():
     store = SpillStore()
     assert store.spill(0, Outcome(ok=True, bindings={"f": lambda x: x})) is None, "unpicklable stays in memory"
     store.close()
+
+
+def test_shared_intermediates_are_released_after_their_last_consumer(monkeypatch):
+    """A value every pipeline reuses is held only until the last reuse, never kept afterwards."""
+    import gc
+    import sys
+    import types
+
+    tracker = types.ModuleType("stratum_test_tracker")
+    exec("import weakref\nclass Big:\n    pass\nalive = weakref.WeakSet()\ndef make():\n    b = Big()\n    alive.add(b)\n    return b\n", tracker.__dict__)  # noqa: S102
+    monkeypatch.setitem(sys.modules, "stratum_test_tracker", tracker)
+    batch = Batch()
+    for i in range(3):
+        batch.add(f"import stratum_test_tracker\ntmp = stratum_test_tracker.make()\nkind = type(tmp).__name__\ndel tmp\nn = {i}\n", name=f"p{i}", isolated=True)
+    results = batch.run(jobs=2)
+    assert [results[f"p{i}"].namespace["n"] for i in range(3)] == [0, 1, 2]
+    assert all(results[f"p{i}"].namespace["kind"] == "Big" and "tmp" not in results[f"p{i}"].namespace for i in range(3))
+    assert results.stats["executed"] < results.stats["captured_steps"], "the make() step ran once"
+    assert results.stats["released"] >= 2 and results.stats["peak_live_outputs"] >= 1
+    gc.collect()
+    assert len(tracker.alive) == 0, "nothing holds the shared intermediate after the run"
