@@ -512,9 +512,8 @@ fn run_one(
         let dispatch = reload_inputs(py, shared, dispatch)?;
         Ok(call_run(py, &shared.run, dispatch))
     }));
-    let grown = shared
-        .measure
-        .then(|| resident_bytes().saturating_sub(before));
+    let after = shared.measure.then(resident_bytes);
+    let grown = after.map(|a| a.saturating_sub(before));
     let call = match result {
         Ok(Ok(call)) => call,
         Ok(Err(error)) => Call::failed(error),
@@ -529,6 +528,9 @@ fn run_one(
         // A late return from an abandoned call is rejected; its error (usually the injected
         // TimeoutError) is not an internal error.
         let Call { ok, output, error, elapsed, bytes } = call;
+        if let Some(a) = after {
+            g.sched.note_resident(a);
+        }
         if g.sched.finish_measured(node, ok, output, elapsed, bytes, grown) {
             g.errors.extend(error);
         }

@@ -10,6 +10,8 @@
 //! Pure bookkeeping: the scheduler calls it under its lock; resident memory comes from a
 //! function the caller provides, so tests can drive it with made-up numbers.
 
+use std::cell::Cell;
+
 /// Budget settings for one run.
 pub struct Budget {
     /// Bytes of resident memory the run should stay under.
@@ -36,6 +38,9 @@ pub struct MemoryPool {
     limit: u64,
     probe: bool,
     resident: Box<dyn Fn() -> u64 + Send + Sync>,
+    /// The latest resident reading (workers read it after every call). Reading the process's
+    /// memory costs a few microseconds, so a decision far below the limit uses this one.
+    recent_resident: Cell<Option<u64>>,
     /// Dense shape index per node.
     shape: Vec<usize>,
     /// Largest resident growth seen per shape; None until one ran.
@@ -73,6 +78,7 @@ impl MemoryPool {
             limit: budget.limit,
             probe: budget.probe,
             resident: budget.resident,
+            recent_resident: Cell::new(None),
             shape,
             growth: vec![None; ids.len()],
             running_of_shape: vec![0; ids.len()],
@@ -108,7 +114,24 @@ impl MemoryPool {
     /// Bytes the process would reach if `node` started now and the running nodes grew as
     /// their shapes did before. `reload_bytes`: spilled inputs it would bring back.
     pub fn projected(&self, node: usize, reload_bytes: u64) -> u64 {
-        (self.resident)() + self.expected(node) + self.running_expected + reload_bytes
+        let resident = (self.resident)();
+        self.recent_resident.set(Some(resident));
+        resident + self.expected(node) + self.running_expected + reload_bytes
+    }
+
+    /// Clearly within the budget by the latest reading (a margin of 1/8 of the budget covers
+    /// what changed since): no need to read again.
+    fn clearly_fits(&self, node: usize, reload_bytes: u64) -> bool {
+        let Some(resident) = self.recent_resident.get() else {
+            return false;
+        };
+        let projected = resident + self.expected(node) + self.running_expected + reload_bytes;
+        projected.saturating_add(self.limit / 8) <= self.limit
+    }
+
+    /// A worker read the process's resident memory.
+    pub fn note_resident(&self, bytes: u64) {
+        self.recent_resident.set(Some(bytes));
     }
 
     /// Whether `node` may start while `running` nodes run. A node always may when nothing
@@ -121,11 +144,14 @@ impl MemoryPool {
         if self.probe && self.growth[s].is_none() && self.running_of_shape[s] > 0 {
             return false;
         }
-        self.projected(node, reload_bytes) <= self.limit
+        self.clearly_fits(node, reload_bytes) || self.projected(node, reload_bytes) <= self.limit
     }
 
     /// Over budget with nothing running: the bytes that must go for `node` to fit.
     pub fn excess(&self, node: usize, reload_bytes: u64) -> u64 {
+        if self.clearly_fits(node, reload_bytes) {
+            return 0;
+        }
         self.projected(node, reload_bytes).saturating_sub(self.limit)
     }
 
@@ -233,6 +259,16 @@ mod tests {
         assert!(p.admits(2, 1, 0));
         assert!(!p.admits(2, 1, 250), "a reload counts against the budget");
         assert!(p.admits(3, 1, 0), "an unmeasured shape is expected to add nothing");
+    }
+
+    #[test]
+    fn far_below_the_limit_the_latest_reading_is_trusted() {
+        let (p, rss) = pool(vec![0], 1000, false);
+        p.note_resident(100);
+        rss.store(5000, Ordering::SeqCst); // not read: 100 is far below 1000
+        assert_eq!(p.excess(0, 0), 0);
+        p.note_resident(950); // near the limit: read again, and see 5000
+        assert_eq!(p.excess(0, 0), 4000);
     }
 
     #[test]

@@ -201,6 +201,13 @@ impl<T> Scheduler<T> {
         !self.cancelled && !self.blocked && !self.ready.is_empty()
     }
 
+    /// A worker read the process's resident memory (see `MemoryPool::note_resident`).
+    pub fn note_resident(&self, bytes: u64) {
+        if let Some(m) = &self.memory {
+            m.note_resident(bytes);
+        }
+    }
+
     /// The producers whose outputs `node` receives, in the order of its inputs.
     pub fn producers(&self, node: usize) -> &[usize] {
         &self.plan.inputs[node]
@@ -1012,6 +1019,7 @@ mod tests {
         let d0 = s.next_run(Instant::now()).unwrap();
         s.finish_measured(d0.node, true, Some("X".into()), Duration::ZERO, 500, Some(500));
         rss.store(1200, std::sync::atomic::Ordering::SeqCst);
+        s.note_resident(1200); // as the worker does after each call
         assert!(s.next_run(Instant::now()).is_none(), "1 waits while X is written out");
         (s, rss)
     }
