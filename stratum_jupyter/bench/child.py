@@ -161,6 +161,21 @@ def run_magics(paths: list[Path], jobs: int | None, out: Path | None) -> dict:
     return summary
 
 
+def peak_rss_kb() -> int:
+    """This process's own peak resident memory in KiB.
+
+    Not ru_maxrss on Linux: it survives exec, so a process spawned (vfork + exec) by a large
+    parent reports the parent's peak. VmHWM belongs to the process's own address space."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="child.py")
     parser.add_argument("how", choices=["exec", "magics"])
@@ -174,9 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_exec(paths, args.out)
     else:
         summary = run_magics(paths, args.jobs, args.out)
-    # Linux reports ru_maxrss in KiB; children cover any worker processes the engine started.
-    summary["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    summary["maxrss_children_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    summary["maxrss_kb"] = peak_rss_kb()
     args.meta.write_text(json.dumps(summary))
     return 0
 

@@ -157,6 +157,5 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
 
 def _merge(run: ModeRun, meta: dict) -> None:
     run.capture_seconds += float(meta.get("capture_seconds", 0.0))
-    run.peak_rss_kb = max(run.peak_rss_kb, int(meta.get("maxrss_kb", 0)),
-                          int(meta.get("maxrss_children_kb", 0)))
+    run.peak_rss_kb = max(run.peak_rss_kb, int(meta.get("maxrss_kb", 0)))
     run.statuses.update(meta.get("statuses", {}))

@@ -87,13 +87,14 @@ def parallel_speedup(pipelines: int, rows: int, trees: int, reps: int) -> dict:
 
 def _peak_rss_child(cells: list[str], memory: str | None, jobs: int) -> tuple[int, list]:
     script = (
-        "import json, resource, sys\n"
+        "import json, sys\n"
         "from stratum_jupyter import Batch\n"
+        "from stratum_jupyter.bench.child import peak_rss_kb\n"
         "cells, memory, jobs = json.loads(sys.argv[1])\n"
         "b = Batch()\n"
         "for i, c in enumerate(cells): b.add(c, name=f'p{i}', isolated=True)\n"
         "r = b.run(jobs=jobs, memory=memory)\n"
-        "print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "
+        "print(json.dumps([peak_rss_kb() * 1024, "
         "[r[n].namespace.get('total') for n in r]]))\n"
     )
     out = subprocess.run([sys.executable, "-c", script, json.dumps([cells, memory, jobs])],
