@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .memory import MEMORY_HELP
 from .runtime import BACKENDS
 
 
@@ -59,9 +60,6 @@ def _command_bench(args: argparse.Namespace) -> int:
     from . import bench
 
     return bench.run_from_args(args)
-
-
-MEMORY_HELP = "memory budget, e.g. 4GB (default: half of RAM); idle outputs spill to disk when nothing fits"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from IPython.display import display
 
 from .batch import Batch
 from .results import RunResult
+from .memory import MEMORY_HELP
 from .runtime import BACKENDS
 
 SUBCOMMANDS = ("run", "show", "explain", "results", "clear", "status")
@@ -118,7 +119,7 @@ class StratumMagics(Magics):
     @argument("--jobs", type=int, default=None, help="worker threads (default: CPU count)")
     @argument("--timeout", type=float, default=None, help="per-pipeline time limit in seconds")
     @argument("--backend", default="local", choices=BACKENDS, help="executor (default: local, the Rust runtime)")
-    @argument("--memory", default=None, help="memory budget, e.g. 4GB (default: half of RAM)")
+    @argument("--memory", default=None, help=MEMORY_HELP)
     def _run_arguments(self, line: str) -> None:
         """%stratum run [--jobs N] [--timeout SECONDS] [--backend local|python|dask]"""
 

@@ -12,6 +12,9 @@ import psutil
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
 
 
+MEMORY_HELP = "memory budget, e.g. 4GB (default: half of RAM); idle outputs spill to disk when nothing fits"
+
+
 def parse_size(text: str | int | float) -> int:
     """``"4GB"``, ``"500MB"``, ``"1.5g"`` or a number of bytes → bytes."""
     if isinstance(text, (int, float)):
@@ -29,13 +32,6 @@ def parse_size(text: str | int | float) -> int:
 def default_budget() -> int:
     """Half of the machine's memory."""
     return psutil.virtual_memory().total // 2
-
-
-_PROCESS = psutil.Process()
-
-
-def resident_bytes() -> int:
-    return _PROCESS.memory_info().rss
 
 
 def sizeof(value: object) -> int:

@@ -87,9 +87,9 @@ def test_memory_budget_admits_large_steps_one_at_a_time():
     batch = Batch()
     for seed in range(4):
         batch.add(code.format(seed=seed), name=f"m{seed}", isolated=True)
-    from stratum_jupyter.memory import resident_bytes
+    import psutil
 
-    results = batch.run(jobs=2, memory=resident_bytes() + 40 * 2**20)
+    results = batch.run(jobs=2, memory=psutil.Process().memory_info().rss + 40 * 2**20)
     assert results.stats["memory_waits"] > 0
     assert [results[f"m{s}"].namespace["total"] for s in range(4)] == [8_000_000.0 * s for s in range(4)]
     assert all("big" not in results[f"m{s}"].namespace for s in range(4))
