@@ -4,8 +4,10 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 PD22 := .venv-pandas22
 STAMP := $(VENV)/.installed
+LABEXT_SRC := $(shell find labextension/src labextension/style labextension/scripts -type f 2>/dev/null) \
+	labextension/package.json labextension/package-lock.json labextension/tsconfig.json
 
-.PHONY: demo test setup system-deps pytest pytest-pandas22 cargo-test bench bench-smoke clean
+.PHONY: demo test setup system-deps pytest pytest-pandas22 cargo-test install-test bench bench-smoke clean
 
 demo: setup
 	$(VPY) -m stratum_jupyter.demo
@@ -22,12 +24,15 @@ $(VENV)/bin/python:
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip "maturin>=1.9.4,<2"
 
-$(STAMP): $(VENV)/bin/python pyproject.toml $(shell find rust/src stratum_jupyter -name '*.rs' -o -name '*.py' 2>/dev/null) rust/Cargo.toml
+# The same path as a user's `pip install .`: build_backend/stratum_build.py builds the JupyterLab
+# extension (npm) when it is missing or older than its sources, then maturin builds the package.
+$(STAMP): $(VENV)/bin/python pyproject.toml build_backend/stratum_build.py rust/Cargo.toml $(LABEXT_SRC) \
+		$(shell find rust/src stratum_jupyter -name '*.rs' -o -name '*.py' 2>/dev/null)
 	$(VPY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
 pytest: setup system-deps
-	$(VPY) -m pytest -q tests rust/tests_py/smoke_run_plan.py; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	$(VPY) -m pytest -q -m "not install" tests rust/tests_py/smoke_run_plan.py; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 # The fidelity corpus again under the pandas 2.2 line (no copy-on-write by default).
 $(PD22)/.installed: $(STAMP)
@@ -42,29 +47,20 @@ pytest-pandas22: $(PD22)/.installed system-deps
 cargo-test:
 	cd rust && cargo test --release -q
 
-# ---- JupyterLab extension (the graph widget's view), shipped in the wheel via maturin's data dir.
-LABEXT_OUT := build/wheel-data/data/share/jupyter/labextensions/stratum-jupyter
-LABEXT_SRC := $(shell find labextension/src labextension/style labextension/scripts -type f 2>/dev/null)
+# A fresh clone of HEAD pip-installed into a new venv, without make; then its sdist, without Node.
+install-test: setup
+	$(VPY) -m pytest -q -m install tests/test_install.py
 
-.PHONY: labextension node-test browser-test
+test: install-test
 
-labextension: $(LABEXT_OUT)/install.json
+# ---- JupyterLab extension (the graph widget's view): built by the install step above and
+# shipped in the wheel via maturin's data dir (build/wheel-data/data/share/jupyter/labextensions).
+.PHONY: node-test browser-test
 
-# the wheel must contain the built extension, so build it before installing the package
-$(STAMP): $(LABEXT_OUT)/install.json
-
-$(VENV)/.jupyterlab: $(VENV)/bin/python
-	$(VPY) -m pip install -q "jupyterlab>=4.2,<5"
-	touch $@
-
-# `npm install --no-save` follows the committed lock file; `npm ci` rejects lock files that omit
-# other platforms' optional packages (rollup/esbuild binaries), as npm 11 writes them here.
+# the same stamp as the build backend's, which runs this same npm install when it is missing
 labextension/node_modules/.ci-stamp: labextension/package.json labextension/package-lock.json
 	cd labextension && npm install --no-save --no-audit --no-fund --loglevel=error
 	touch $@
-
-$(LABEXT_OUT)/install.json: $(VENV)/.jupyterlab labextension/node_modules/.ci-stamp $(LABEXT_SRC) labextension/tsconfig.json
-	cd labextension && PATH="$(abspath $(VENV))/bin:$$PATH" npm run --silent build
 
 node-test: labextension/node_modules/.ci-stamp
 	cd labextension && npx vitest run
