@@ -23,6 +23,7 @@ use pyo3::types::PyList;
 
 use crate::memory::Budget;
 use crate::plan::Plan;
+use crate::resident::resident_bytes;
 use crate::scheduler::{Dispatch, Outcome, Scheduler};
 
 /// Python code runs on worker stacks; match a typical main-thread stack rather than Rust's 2 MiB.
@@ -38,11 +39,6 @@ pub struct Options {
     pub budget: Option<Budget>,
     pub spill: Option<Obj>,
     pub reload: Option<Obj>,
-}
-
-/// Resident memory of this process in bytes (0 where the platform does not tell).
-pub fn resident_bytes() -> u64 {
-    memory_stats::memory_stats().map_or(0, |s| s.physical_mem as u64)
 }
 
 pub struct RunStats {
@@ -86,7 +82,8 @@ struct Shared {
     main_cv: Condvar,
     run: Obj,
     reload: Option<Obj>,
-    /// Measure resident growth around each call (only under a memory budget).
+    /// Measure resident growth (of the process and its workers) around each call, only under
+    /// a memory budget.
     measure: bool,
 }
 

@@ -6,6 +6,7 @@
 pub mod executor;
 pub mod memory;
 pub mod plan;
+pub mod resident;
 pub mod scheduler;
 
 #[pyo3::pymodule]
@@ -19,9 +20,10 @@ mod _native {
     use pyo3::prelude::*;
     use pyo3::types::PyDict;
 
-    use crate::executor::{execute, panic_message, QuietPanics, resident_bytes, Options};
+    use crate::executor::{execute, panic_message, QuietPanics, Options};
     use crate::memory::Budget;
     use crate::plan::{Plan, PlanSpec};
+    use crate::resident::resident_bytes;
 
     /// Runs a topologically ordered plan of Python steps on `jobs` worker threads.
     /// See rust/README.md for the full contract.

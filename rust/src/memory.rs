@@ -1,11 +1,12 @@
 //! The buffer pool's memory side: how many bytes each held output takes, which outputs are
 //! spilled to disk, and whether a ready node may start under the memory budget.
 //!
-//! Admission compares the process's resident memory plus what the node and the running nodes
-//! are expected to add with the budget. A node's expectation is learned per *shape* (the
-//! caller's class of similar steps): the largest resident growth seen while one of that shape
-//! ran. With `probe`, a shape never measured runs alone among its kind, so eight candidates that
-//! each build a large intermediate are measured once, then admitted as memory allows.
+//! Admission compares the resident memory of the process and its worker processes plus what
+//! the node and the running nodes are expected to add with the budget. A node's expectation is
+//! learned per *shape* (the caller's class of similar steps): the largest resident growth seen
+//! while one of that shape ran. With `probe`, a shape never measured runs alone among its kind,
+//! so eight candidates that each build a large intermediate are measured once, then admitted
+//! as memory allows.
 //!
 //! Pure bookkeeping: the scheduler calls it under its lock; resident memory comes from a
 //! function the caller provides, so tests can drive it with made-up numbers.
@@ -20,7 +21,7 @@ pub struct Budget {
     pub probe: bool,
     /// Shape id per node (any integers; nodes with the same id are expected to grow alike).
     pub shape: Vec<i64>,
-    /// Current resident memory of the process.
+    /// Current resident memory of the process and its worker processes.
     pub resident: Box<dyn Fn() -> u64 + Send + Sync>,
 }
 
@@ -38,8 +39,8 @@ pub struct MemoryPool {
     limit: u64,
     probe: bool,
     resident: Box<dyn Fn() -> u64 + Send + Sync>,
-    /// The latest resident reading (workers read it after every call). Reading the process's
-    /// memory costs a few microseconds, so a decision far below the limit uses this one.
+    /// The latest resident reading (workers read it after every call). A reading walks the
+    /// process's threads and workers in /proc, so a decision far below the limit uses this one.
     recent_resident: Cell<Option<u64>>,
     /// Dense shape index per node.
     shape: Vec<usize>,
@@ -111,8 +112,8 @@ impl MemoryPool {
         self.growth[self.shape[node]].unwrap_or(0)
     }
 
-    /// Bytes the process would reach if `node` started now and the running nodes grew as
-    /// their shapes did before. `reload_bytes`: spilled inputs it would bring back.
+    /// Bytes the process and its workers would reach if `node` started now and the running
+    /// nodes grew as their shapes did before. `reload_bytes`: spilled inputs it would bring back.
     pub fn projected(&self, node: usize, reload_bytes: u64) -> u64 {
         let resident = (self.resident)();
         self.recent_resident.set(Some(resident));
@@ -129,7 +130,7 @@ impl MemoryPool {
         projected.saturating_add(self.limit / 8) <= self.limit
     }
 
-    /// A worker read the process's resident memory.
+    /// A worker read the resident memory (see `Budget::resident`).
     pub fn note_resident(&self, bytes: u64) {
         self.recent_resident.set(Some(bytes));
     }

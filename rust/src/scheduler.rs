@@ -201,7 +201,7 @@ impl<T> Scheduler<T> {
         !self.cancelled && !self.blocked && !self.ready.is_empty()
     }
 
-    /// A worker read the process's resident memory (see `MemoryPool::note_resident`).
+    /// A worker read the resident memory (see `MemoryPool::note_resident`).
     pub fn note_resident(&self, bytes: u64) {
         if let Some(m) = &self.memory {
             m.note_resident(bytes);
@@ -888,38 +888,45 @@ mod tests {
 
     #[test]
     fn group_timeout_abandons_running_and_skips_unstarted_nodes() {
-        // Group 7: 0 (runs long) -> 1. Group 8: 2 consumes 0's output via deps_any/inputs, 3 free.
-        let p = plan(4, |s| {
-            s.group = vec![7, 7, 8, 8];
-            s.deps_ok[1] = vec![0];
-            s.inputs[2] = vec![0];
+        // Group 7: 0 (done in time), 1 (runs long) -> 2, and 3 (ready, not started yet).
+        // Group 8: 4 consumes 1's output, 5 is free.
+        let p = plan(6, |s| {
+            s.group = vec![7, 7, 7, 7, 8, 8];
+            s.deps_ok[2] = vec![1];
+            s.inputs[4] = vec![1];
+            s.priority = vec![0.0, 0.0, 0.0, -1.0, 0.0, 0.0];
         });
         let t = Duration::from_secs(1);
         let mut s = Scheduler::<String>::new(p, Some(t));
         let t0 = Instant::now();
         assert_eq!(s.next_run(t0).unwrap().node, 0);
-        assert_eq!(s.next_deadline(), Some(t0 + t));
+        assert!(s.finish(0, true, None, Duration::from_millis(300)));
+        // 1 gets what group 7 has left of its running time: its deadline is 700 ms away.
+        let t1 = t0 + Duration::from_millis(400);
+        assert_eq!(s.next_run(t1).unwrap().node, 1);
+        let deadline = t1 + Duration::from_millis(700);
+        assert_eq!(s.next_deadline(), Some(deadline));
         // Group 8 starts later, so it has time left when group 7 expires.
-        assert_eq!(s.next_run(t0 + Duration::from_millis(500)).unwrap().node, 3);
+        assert_eq!(s.next_run(t1 + Duration::from_millis(500)).unwrap().node, 5);
 
-        s.poll_timeouts(t0 + Duration::from_millis(999));
+        s.poll_timeouts(deadline - Duration::from_millis(1));
         assert!(!s.has_abandoned());
-        s.poll_timeouts(t0 + t);
-        assert_eq!(s.take_abandoned(), vec![(0, Outcome::Timeout)]);
-        assert_eq!(s.take_notices(), vec![(1, Outcome::Timeout)]);
-        assert_eq!(s.status(0), Some(Outcome::Timeout));
+        s.poll_timeouts(deadline);
+        assert_eq!(s.take_abandoned(), vec![(1, Outcome::Timeout)]);
+        assert_eq!(s.take_notices(), vec![(2, Outcome::Timeout), (3, Outcome::Timeout)]);
+        assert!((s.seconds()[1] - 0.7).abs() < 1e-9);
 
-        // Group 8 is unaffected; its consumer of 0 gets None.
-        let d2 = s.next_run(t0 + t).unwrap();
-        assert_eq!(d2.node, 2);
-        assert!(d2.inputs[0].is_none());
-        assert!(s.finish(2, true, None, Duration::ZERO));
-        assert!(s.finish(3, true, None, Duration::ZERO));
+        // Group 8 is unaffected; its consumer of 1 gets None.
+        let d4 = s.next_run(deadline).unwrap();
+        assert_eq!(d4.node, 4);
+        assert!(d4.inputs[0].is_none());
+        assert!(s.finish(4, true, None, Duration::ZERO));
+        assert!(s.finish(5, true, None, Duration::ZERO));
         // The abandoned call returns eventually: its result is discarded.
-        assert!(!s.finish(0, true, Some("late".into()), Duration::ZERO));
+        assert!(!s.finish(1, true, Some("late".into()), Duration::ZERO));
         assert_eq!(s.take_garbage().len(), 1);
         assert!(s.is_done());
-        assert_eq!(statuses(&s), vec!["timeout", "timeout", "ok", "ok"]);
+        assert_eq!(statuses(&s), vec!["ok", "timeout", "timeout", "timeout", "ok", "ok"]);
         assert_eq!(s.next_deadline(), None);
     }
 
@@ -989,6 +996,39 @@ mod tests {
         s.finish_measured(1, true, None, Duration::ZERO, 0, Some(200));
         assert!(s.has_ready(), "a finished node unblocks the queue");
         assert_eq!(s.next_run(now).unwrap().node, 2);
+        s.finish(2, true, None, Duration::ZERO);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn worker_process_memory_holds_back_admission_until_released() {
+        let p = plan(3, |_| {});
+        let mut s = Scheduler::<String>::new(p, None);
+        // The reading counts the kernel process and the worker processes running its steps.
+        let (mut b, kernel) = budget(vec![5, 5, 5], 1000);
+        let workers = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (w, process) = (Arc::clone(&workers), b.resident);
+        b.resident = Box::new(move || process() + w.load(std::sync::atomic::Ordering::SeqCst));
+        s.set_budget(b);
+        kernel.store(880, std::sync::atomic::Ordering::SeqCst);
+        let now = Instant::now();
+        assert_eq!(s.next_run(now).unwrap().node, 0);
+        workers.store(300, std::sync::atomic::Ordering::SeqCst);
+        // The kernel alone (880) is within 1000 and no growth was learned yet: only the
+        // worker's 300 make 1 wait.
+        assert!(s.next_run(now).is_none());
+        assert!(!s.has_ready());
+        // 0's worker gives its memory back as 0 ends: 1 starts.
+        workers.store(0, std::sync::atomic::Ordering::SeqCst);
+        s.finish_measured(0, true, None, Duration::ZERO, 0, Some(0));
+        assert_eq!(s.next_run(now).unwrap().node, 1);
+        workers.store(300, std::sync::atomic::Ordering::SeqCst);
+        assert!(s.next_run(now).is_none());
+        // 1's (warm) worker keeps its memory after 1 ends: still over budget, but nothing
+        // runs and nothing can be spilled, so 2 starts anyway.
+        s.finish_measured(1, true, None, Duration::ZERO, 0, Some(300));
+        assert_eq!(s.next_run(now).unwrap().node, 2);
+        assert_eq!(s.memory().unwrap().waits, 2);
         s.finish(2, true, None, Duration::ZERO);
         assert!(s.is_done());
     }
