@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import linecache
 import os
+import shutil
+import tempfile
 import types
 from collections.abc import Callable, MutableMapping
 
 from .capture import Step, capture_steps
-from .execution import Execution
+from .execution import Execution, Workers
 from .graph import BatchGraph, Pipeline
 from .memory import default_budget, parse_size
 from .plan import build_plan
 from .progress import Progress
 from .results import PipelineResult, RunResult, write_back
-from .runtime import get_backend
-from .spill import SpillStore
+from .runtime import DEFAULT_BACKEND, get_backend
+from .runtime.pool import get_pool, threads_per_worker
+from .spill import SpillStore, cache_dir
 from .streams import routed_output
 
 INTERRUPT_GRACE = 4.0  # seconds running steps get after Ctrl-C before they are abandoned
@@ -126,7 +129,7 @@ class Batch:
         self,
         jobs: int | None = None,
         timeout: float | None = None,
-        backend: str = "local",
+        backend: str = DEFAULT_BACKEND,
         progress: str | None = None,
         memory: str | int | None = None,
     ) -> RunResult:
@@ -136,12 +139,14 @@ class Batch:
         another in capture order would leave it. ``progress``: None (quiet), "terminal"
         (a bar on stderr) or "widget" (an ipywidgets bar, in notebooks). ``memory``: budget
         such as "4GB" (default: half the machine's memory); steps that would exceed it wait.
+        ``backend``: "processes" (isolated pipelines in worker processes), "threads", "python"
+        or "dask" (see :mod:`stratum_jupyter.runtime`).
         """
         if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
             raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        workers = jobs or os.cpu_count() or 1
+        jobs = jobs or os.cpu_count() or 1
         budget = parse_size(memory) if memory is not None else default_budget()
         run_plan = get_backend(backend)
         if not self.pending:
@@ -152,23 +157,28 @@ class Batch:
         bar = Progress(graph.captured_steps(), widget=progress == "widget") if progress else None
         if bar is not None:
             listeners.append(bar)
-        execution = Execution(graph, self.namespace, listeners)
+        workers = self._workers(jobs, budget if memory is not None else None) if backend == "processes" else None
+        execution = Execution(graph, self.namespace, listeners, workers)
         store = SpillStore()
         try:
-            with routed_output(self.shell):
-                stats = run_plan(
-                    plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
-                    execution.run_node, execution.skip_node,
-                    jobs=workers, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
-                    # a budget the user chose is enforced strictly: new kinds of steps are measured alone
-                    memory=budget, shape=plan.shape, probe=memory is not None,
-                    spill=store.spill, reload=store.reload,
-                )
+            try:
+                with routed_output(self.shell):
+                    stats = run_plan(
+                        plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
+                        execution.run_node, execution.skip_node,
+                        jobs=jobs, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
+                        # a budget the user chose is enforced strictly: new kinds of steps are measured alone
+                        memory=budget, shape=plan.shape, probe=memory is not None,
+                        spill=store.spill, reload=store.reload,
+                    )
+            finally:
+                store.close()
+                if bar is not None:
+                    bar.close()
+            results = execution.finalize(stats.get("status"))
         finally:
-            store.close()
-        if bar is not None:
-            bar.close()
-        results = execution.finalize(stats.get("status"))
+            if workers is not None:  # after finalize: pipelines collected there may still bind files
+                shutil.rmtree(workers.exchange, ignore_errors=True)
         write_back(self.namespace, results)
         run = RunResult(results)
         run.stats = dict(stats)
@@ -182,6 +192,39 @@ class Batch:
         if stats.get("interrupted"):
             raise KeyboardInterrupt("stratum run interrupted; completed pipelines were written back")
         return run
+
+    def prewarm(self, jobs: int | None = None) -> None:
+        """Start worker processes for the pending isolated pipelines now, importing the libraries
+        their cells import, so that a later ``run(jobs=jobs)`` finds them warm."""
+        jobs = jobs or os.cpu_count() or 1
+        isolated = sum(1 for p in self.pending if p.isolated)
+        if isolated:
+            get_pool().prewarm(min(jobs, isolated), threads_per_worker(jobs), self._isolated_imports())
+
+    def _isolated_imports(self) -> list[str]:
+        modules = {m.split(".")[0] for p in self.pending if p.isolated for s in p.steps for m in _imported(s)}
+        return sorted(modules)
+
+    def _workers(self, jobs: int, memory_limit: int | None) -> Workers | None:
+        if not any(p.isolated for p in self.pending):
+            return None
+        self.prewarm(jobs)
+        root = cache_dir()
+        root.mkdir(parents=True, exist_ok=True)
+        return Workers(
+            pool=get_pool(), threads=threads_per_worker(jobs), modules=self._isolated_imports(),
+            memory_limit=memory_limit, exchange=tempfile.mkdtemp(prefix="exchange-", dir=root),
+        )
+
+
+def _imported(step: Step) -> list[str]:
+    """Modules an import statement loads (``from . import x`` and the like load nothing known)."""
+    tree = step.tree
+    if type(tree).__name__ == "Import":
+        return [alias.name for alias in tree.names]  # type: ignore[attr-defined]
+    if type(tree).__name__ == "ImportFrom" and tree.module and not tree.level:  # type: ignore[attr-defined]
+        return [tree.module]  # type: ignore[attr-defined]
+    return []
 
 
 def _is_import(step: Step) -> bool:

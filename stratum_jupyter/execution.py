@@ -1,27 +1,37 @@
 """Running the nodes of a batch graph: the callbacks the runtime's scheduling loop calls.
 
-Each pipeline (isolated cell) has its own namespace dict; the non-isolated cells share the
-kernel namespace, in capture order. An *exec* node runs its statement in its pipeline's
-namespace; a *reuse* node binds the outputs that an earlier identical node produced.
+Each pipeline (isolated cell) has its own namespace; the non-isolated cells share the kernel
+namespace, in capture order. An *exec* node runs its statement in its pipeline's namespace; a
+*reuse* node binds the outputs that an earlier identical node produced.
+
+With a worker pool, isolated pipelines live in worker processes (:class:`RemotePipeline`): a
+node whose outputs other pipelines reuse writes them to a file of the run's exchange directory,
+and a consumer in another process binds them from there. Kernel cells run in this process.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import os
 import random
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from . import isolation
-from .graph import BatchGraph, Node
+from . import isolation, transfer
+from .transfer import load_published, publish
+from .errors import StepError
+from .graph import BatchGraph, Node, Pipeline
 from .memory import sizeof
 from .results import PipelineResult
+from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
 from .streams import StepOutput, capturing
 
 _RNG_LOCK = threading.Lock()  # the global RNGs are process-wide: one seeded step at a time
@@ -45,11 +55,109 @@ class Outcome:
     rng: tuple | None = None
     output: StepOutput = field(default_factory=StepOutput)
     value: object = None
-    error: BaseException | None = None
+    error: StepError | None = None
     seconds: float = 0.0
-    nbytes: int = 0  # accounted size of the bindings
+    nbytes: int = 0  # accounted size of the bindings held in this process
     pipeline: int = 0
     lineno: int = 0
+    published: str | None = None  # file with the outputs, for consumers in other processes
+    remote: bool = False  # produced in a worker: only ``published`` holds the outputs
+    crash: str | None = None  # the worker died while running the step: how
+    summary: str | None = None  # short description of the first output, for the widget
+
+
+def reads_by_version(node: Node) -> dict[str, str]:
+    """version → name of the values a node read and did not rebind: what references resolve to."""
+    return {v: n for n, v in node.reads.items() if not n.startswith("@") and n not in node.outputs}
+
+
+class RemotePipeline:
+    """An isolated pipeline whose namespace lives in a worker process.
+
+    The worker is taken from the pool at the pipeline's first executed step; reused outputs
+    before that are queued and bound in the worker with the next request. ``collect`` brings
+    the namespace back once, and the worker goes back to the pool.
+    """
+
+    def __init__(
+        self, pipeline: Pipeline, pool: WorkerPool, threads: int, modules: list[str], memory_limit: int | None
+    ) -> None:
+        self.pipeline = pipeline
+        self.pool = pool
+        self.threads = threads
+        self.modules = modules
+        self.memory_limit = memory_limit
+        self.worker: WorkerProcess | None = None
+        self.busy = False  # a step request is in flight (on a runtime thread)
+        self.lock = threading.Lock()
+        self.pending: list[dict] = []
+        self.lost: str | None = None  # the worker died: why
+        self.collected: tuple[dict, list[str]] | None = None
+
+    def queue(self, node: Node, outcome: Outcome) -> None:
+        self.pending.append({"path": outcome.published, "inputs": reads_by_version(node), "rng": node.rng})
+
+    def _worker(self) -> WorkerProcess:
+        if self.worker is None:
+            self.worker = self.pool.acquire(self.threads, self.modules)
+            self.worker.send(
+                "start", cwd=os.getcwd(), path=list(sys.path), filename=self.pipeline.filename, code=self.pipeline.code
+            )
+        return self.worker
+
+    def run(self, node: Node, publish_to: str | None) -> dict:
+        """Run one step in the worker; raises WorkerDied when the worker ends meanwhile."""
+        if self.lost is not None:
+            raise WorkerDied(self.lost)
+        step = node.step
+        bindings, self.pending = self.pending, []
+        with self.lock:
+            self.busy = True
+        try:
+            return self._worker().request(
+                "step", memory_limit=self.memory_limit, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
+                expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
+                outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
+            )
+        except WorkerDied as died:
+            self.lost = str(died)
+            raise
+        except BaseException:  # an injected TimeoutError / KeyboardInterrupt ended the worker
+            self.lost = "its worker process was ended"
+            raise
+        finally:
+            with self.lock:
+                self.busy = False
+
+    def collect(self) -> tuple[dict, list[str]]:
+        """The pipeline's names and those that could not come back; the worker is released."""
+        if self.collected is None:
+            namespace: dict = {}
+            untransferable: list[str] = []
+            with self.lock:
+                if self.busy:  # the run ended while a step still runs (abandoned): end it
+                    self.lost = "its worker process was ended"
+                    if self.worker is not None:
+                        self.worker.kill()
+            if self.lost is None and (self.worker is not None or self.pending):
+                try:
+                    reply = self._worker().request("collect", bindings=self.pending)
+                    namespace, untransferable = transfer.loads(reply["data"]), reply["untransferable"]
+                except WorkerDied as died:
+                    self.lost = str(died)
+            self.pending = []
+            self.collected = (namespace, untransferable)  # type: ignore[assignment]
+            self.close()
+        return self.collected  # type: ignore[return-value]
+
+    def close(self) -> None:
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return
+        if self.lost is None:
+            self.pool.release(worker)
+        else:
+            worker.kill()
 
 
 class Execution:
@@ -60,6 +168,7 @@ class Execution:
         graph: BatchGraph,
         kernel_namespace: MutableMapping[str, object],
         listeners: list[Callable[[dict], None]] | None = None,
+        workers: "Workers | None" = None,
     ) -> None:
         self.graph = graph
         self.listeners = listeners or []
@@ -70,6 +179,19 @@ class Execution:
             for p in graph.pipelines
         ]
         self.kernel = kernel
+        self.exchange = workers.exchange if workers is not None else None
+        self.remote: list[RemotePipeline | None] = [
+            RemotePipeline(p, workers.pool, workers.threads, workers.modules, workers.memory_limit)
+            if workers is not None and p.isolated else None
+            for p in graph.pipelines
+        ]
+        # Outputs another process will bind are written when the step runs, before its pipeline
+        # moves on and rebinds the names they refer to: outputs of remote steps with any
+        # consumer, and of kernel steps with a remote consumer.
+        self.publish = {
+            n.source for n in graph.nodes
+            if n.source is not None and (self.remote[n.pipeline] or self.remote[graph.nodes[n.source].pipeline])
+        }
         self.results = [
             PipelineResult(name=p.name, steps=len(p.steps), shared_steps=graph.shared_with_earlier(i))
             for i, p in enumerate(graph.pipelines)
@@ -104,11 +226,10 @@ class Execution:
             return True, None, 0
         self._emit(node_id, "running")
         source = inputs[0] if inputs else None
-        if node.kind == "reuse" and isinstance(source, Outcome):
+        if node.kind == "reuse" and isinstance(source, Outcome) and self._bind(node, source):
             outcome = source
-            self._bind(node, outcome)
             status, nbytes = "cached", 0  # counted once, at the node that produced it
-        else:
+        else:  # a first occurrence, or outputs that could not travel: compute them here
             outcome = self._execute(node)
             status, nbytes = "done", outcome.nbytes
         self._record(node, outcome)
@@ -130,6 +251,8 @@ class Execution:
 
     # -- execution ---------------------------------------------------------------------------
     def _execute(self, node: Node) -> Outcome:
+        if self.remote[node.pipeline] is not None:
+            return self._execute_remote(node)
         pipeline = self.graph.pipelines[node.pipeline]
         lineage = self.lineages[node.pipeline]
         namespace = lineage.namespace
@@ -147,6 +270,38 @@ class Execution:
         outcome.bindings = {n: namespace[n] for n in node.outputs if n in namespace}
         outcome.deleted = frozenset(n for n in node.outputs if n not in namespace)
         outcome.nbytes = sum(sizeof(v) for v in outcome.bindings.values())
+        outcome.summary = describe(next(iter(outcome.bindings.values()), None)) if outcome.bindings else None
+        if node.id in self.publish:
+            path = self._exchange_path(node)
+            known = {v: namespace[n] for v, n in reads_by_version(node).items() if n in namespace}
+            try:
+                publish(path, outcome.bindings, sorted(outcome.deleted), outcome.rng if node.rng else None, known)
+                outcome.published = path
+            except Exception:  # noqa: BLE001 - unpicklable outputs: remote consumers compute them
+                pass
+        return outcome
+
+    def _exchange_path(self, node: Node) -> str:
+        return str(Path(self.exchange) / f"node-{node.id}.pkl")  # type: ignore[arg-type]
+
+    def _execute_remote(self, node: Node) -> Outcome:
+        remote = self.remote[node.pipeline]
+        outcome = Outcome(ok=False, pipeline=node.pipeline, lineno=node.step.lineno, remote=True)
+        publish_to = self._exchange_path(node) if node.id in self.publish else None
+        try:
+            reply = remote.run(node, publish_to)  # type: ignore[union-attr]
+        except WorkerDied as died:
+            outcome.crash = f"{died} while running line {node.step.lineno}: {node.step.label}"
+            return outcome
+        except BaseException as error:  # noqa: BLE001 - time limit or interrupt: the worker was ended
+            outcome.error = StepError.from_exception(error)
+            return outcome
+        outcome.ok, outcome.error, outcome.output = reply["ok"], reply["error"], reply["output"]
+        outcome.seconds, outcome.summary = reply["seconds"], reply["describe"]
+        outcome.deleted = frozenset(reply["deleted"])
+        outcome.published = publish_to if reply["published"] else None
+        if reply["value"] is not None:
+            outcome.value = transfer.loads(reply["value"])
         return outcome
 
     def _run_code(self, node: Node, code, lineage: Lineage, outcome: Outcome) -> None:
@@ -173,7 +328,7 @@ class Execution:
                 exec(code, namespace)  # noqa: S102
         except BaseException as error:  # noqa: BLE001 - a failing cell fails its pipeline, never the batch
             outcome.ok = False
-            outcome.error = error
+            outcome.error = StepError.from_exception(error)
 
     @staticmethod
     def _restore_rng(lineage: Lineage) -> None:
@@ -181,13 +336,30 @@ class Execution:
             np.random.set_state(lineage.rng[0])
             random.setstate(lineage.rng[1])
 
-    def _bind(self, node: Node, outcome: Outcome) -> None:
+    def _bind(self, node: Node, outcome: Outcome) -> bool:
+        """Bind what ``outcome`` produced into ``node``'s pipeline; False when its outputs could
+        not travel to where that pipeline lives (the caller then runs the step itself)."""
+        if outcome.crash is not None:
+            return True  # sequential execution would crash here too
+        remote = self.remote[node.pipeline]
+        if outcome.published is None and (remote is not None or outcome.remote):
+            return not outcome.ok  # nothing to bind from a failure; an ok step is recomputed
+        if remote is not None:
+            remote.queue(node, outcome)
+            return True
         lineage = self.lineages[node.pipeline]
-        lineage.namespace.update(outcome.bindings)
-        for name in outcome.deleted:
+        if outcome.remote:
+            inputs = {v: lineage.namespace[n] for v, n in reads_by_version(node).items() if n in lineage.namespace}
+            published = load_published(outcome.published, inputs)  # type: ignore[arg-type]
+            bindings, deleted, rng = published["bindings"], published["deleted"], published["rng"]
+        else:
+            bindings, deleted, rng = outcome.bindings, outcome.deleted, outcome.rng
+        lineage.namespace.update(bindings)
+        for name in deleted:
             lineage.namespace.pop(name, None)
-        if outcome.rng is not None and node.rng:
-            lineage.rng = outcome.rng
+        if rng is not None and node.rng:
+            lineage.rng = rng
+        return True
 
     def _record(self, node: Node, outcome: Outcome) -> None:
         index = node.pipeline
@@ -202,7 +374,10 @@ class Execution:
             self.bound[index] |= node.step.writes | node.mutated
             if outcome.ok and node.step.is_last_expression and outcome.value is not None:
                 result.result = outcome.value
-        if not outcome.ok:
+        if outcome.crash is not None:
+            self.failed_at[index] = node.id
+            self._finish(index, "crashed", cause=outcome.crash)
+        elif not outcome.ok:
             self.failed_at[index] = node.id
             self._finish(index, "failed", error=self._format_error(node, outcome))
         elif node.id == self.graph.pipeline_nodes[index][-1]:
@@ -211,6 +386,12 @@ class Execution:
     def _finish(self, index: int, status: str, error: str | None = None, cause: str | None = None) -> None:
         """Freeze a pipeline's result: its status and the names it bound, as they are now."""
         namespace = self.lineages[index].namespace
+        untransferable: list[str] = []
+        remote = self.remote[index]
+        if remote is not None and not self.closed:
+            namespace, untransferable = remote.collect()
+            if remote.lost is not None and status != "crashed":  # ended by a time limit or an interrupt
+                cause = f"{cause or status}; {remote.lost} (names the cell had bound are lost with it)"
         if self.graph.pipelines[index].isolated:
             names = {n for n in namespace if not (n.startswith("__") and n.endswith("__"))}
         else:
@@ -223,6 +404,7 @@ class Execution:
             result.error = error
             result.cause = cause
             result.namespace = {n: namespace[n] for n in sorted(names) if n in namespace}
+            result.untransferable = untransferable
             if not self.graph.pipelines[index].isolated:
                 result.deleted = {n for n in names if n not in namespace}
             result.stdout = "".join(t for s, t in result.outputs if s == "stdout")  # type: ignore[misc]
@@ -242,19 +424,15 @@ class Execution:
         origin = self.graph.pipelines[outcome.pipeline].filename
         target = self.graph.pipelines[node.pipeline]
         shift = node.step.lineno - outcome.lineno
-        summary = traceback.TracebackException.from_exception(error)
-        frames = list(summary.stack)
-        first = next((i for i, f in enumerate(frames) if f.filename.startswith("<cell ")), len(frames))
         kept = []
-        for frame in frames[first:]:
+        for frame in error.stack:
             if frame.filename == origin and target.filename != origin:
                 lineno = (frame.lineno or 0) + shift
                 lines = target.code.splitlines()
                 line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
                 frame = traceback.FrameSummary(target.filename, lineno, frame.name, line=line)
             kept.append(frame)
-        summary.stack = traceback.StackSummary.from_list(kept)
-        return "".join(summary.format())
+        return error.format(kept)
 
     def _emit(self, node_id: int, status: str, outcome: Outcome | None = None) -> None:
         if not self.listeners:
@@ -270,9 +448,11 @@ class Execution:
         if outcome is not None:
             event["seconds"] = outcome.seconds
             event["bytes"] = outcome.nbytes
-            event["output"] = _describe(next(iter(outcome.bindings.values()), None)) if outcome.bindings else None
+            event["output"] = outcome.summary
             if outcome.error is not None:
-                event["error"] = f"{type(outcome.error).__name__}: {outcome.error}"
+                event["error"] = str(outcome.error)
+            elif outcome.crash is not None:
+                event["error"] = outcome.crash
         for listener in list(self.listeners):
             try:
                 listener(event)
@@ -293,13 +473,17 @@ class Execution:
             if result.status == "pending":
                 self._finish(index, "cancelled", cause="run ended before this pipeline completed")
         self.closed = True
+        for remote in self.remote:
+            if remote is not None:
+                remote.close()
         if self.kernel.rng is not None:  # the kernel continues from the RNG state sequential runs leave
             np.random.set_state(self.kernel.rng[0])
             random.setstate(self.kernel.rng[1])
         return self.results
 
 
-def _describe(value: object) -> str | None:
+def describe(value: object) -> str | None:
+    """``DataFrame (100, 4)``, ``list len=3``: what the widget shows for a step's output."""
     if value is None:
         return None
     shape = getattr(value, "shape", None)
@@ -312,4 +496,17 @@ def _describe(value: object) -> str | None:
         return kind
 
 
-__all__ = ["Execution", "Outcome"]
+@dataclass
+class Workers:
+    """Where isolated pipelines run: the pool, each worker's native threads, libraries to have
+    imported, a memory limit that ends a worker (only a budget the user chose), and the run's
+    directory for outputs crossing processes."""
+
+    pool: WorkerPool
+    threads: int
+    modules: list[str]
+    memory_limit: int | None
+    exchange: str
+
+
+__all__ = ["Execution", "Outcome", "Workers"]

@@ -56,3 +56,11 @@ def sizeof(value: object) -> int:
         return sys.getsizeof(value)
     except TypeError:
         return 0
+
+
+def process_rss(pid: int) -> int:
+    """Resident bytes of process ``pid`` (0 once it is gone)."""
+    try:
+        return psutil.Process(pid).memory_info().rss
+    except psutil.Error:
+        return 0

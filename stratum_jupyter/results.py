@@ -6,7 +6,7 @@ import numbers
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
-STATUSES = ("ok", "failed", "timeout", "skipped", "cancelled")
+STATUSES = ("ok", "failed", "timeout", "crashed", "skipped", "cancelled")
 
 
 @dataclass
@@ -25,7 +25,8 @@ class PipelineResult:
     result: object = None  # value of the cell's last expression, as a notebook would show it
     steps: int = 0
     shared_steps: int = 0
-    cause: str | None = None  # why it was skipped / cancelled / timed out
+    cause: str | None = None  # why it was skipped / cancelled / timed out / crashed
+    untransferable: list[str] = field(default_factory=list)  # names whose values could not leave the worker
 
     def __repr__(self) -> str:
         names = ", ".join(sorted(self.namespace)[:8])

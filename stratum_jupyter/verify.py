@@ -110,13 +110,16 @@ def _format_error(exc: BaseException) -> str:
 # --------------------------------------------------------------------------- verification
 
 
-def verify_scripts(paths: list[str], jobs: int | None = None, memory: str | int | None = None) -> list[VerifyRow]:
+def verify_scripts(
+    paths: list[str], jobs: int | None = None, memory: str | int | None = None, backend: str | None = None
+) -> list[VerifyRow]:
     """Run ``paths`` plainly one after another, then as one batch; compare per script.
 
     Each script's name is its file stem (made unique with a suffix when stems repeat).
     The working directory is left as it is; ``.stratum_tmp`` is deleted before each of
     the two runs and the global random generators are reset to the same state, so both
-    runs start alike.
+    runs start alike. Names a worker could not send back (``untransferable``) are not compared:
+    the row's detail lists them.
     """
     scripts = _read_scripts(paths)
     rng_state = _rng_state()
@@ -127,7 +130,7 @@ def verify_scripts(paths: list[str], jobs: int | None = None, memory: str | int 
     _clear_scratch()
     _restore_rng_state(rng_state)
     try:
-        actual = _run_batch(scripts, jobs, memory)
+        actual = _run_batch(scripts, jobs, memory, backend)
     except Exception as exc:  # the engine failed as a whole: every script is a mismatch
         reason = f"batch run raised {type(exc).__name__}: {_one_line(str(exc))}"
         return [VerifyRow(name, "mismatch", reason) for name, _ in scripts]
@@ -135,7 +138,9 @@ def verify_scripts(paths: list[str], jobs: int | None = None, memory: str | int 
     rows = []
     for name, _ in scripts:
         detail = _compare_one(expected[name], actual, name)
-        rows.append(VerifyRow(name, "identical" if detail is None else "mismatch", detail))
+        untransferable = getattr(actual.get(name), "untransferable", None)
+        note = f"untransferable: {', '.join(untransferable)}" if detail is None and untransferable else detail
+        rows.append(VerifyRow(name, "identical" if detail is None else "mismatch", note))
     return rows
 
 
@@ -152,13 +157,13 @@ def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
     return scripts
 
 
-def _run_batch(scripts: list[tuple[str, str]], jobs: int | None, memory: str | int | None) -> Any:
+def _run_batch(scripts: list[tuple[str, str]], jobs: int | None, memory: str | int | None, backend: str | None) -> Any:
     from stratum_jupyter import Batch  # the engine; imported late so this module works without it
 
     batch = Batch()
     for name, code in scripts:
         batch.add(code, name=name, isolated=True)
-    return batch.run(jobs=jobs, memory=memory)
+    return batch.run(jobs=jobs, memory=memory, **({"backend": backend} if backend else {}))
 
 
 def _compare_one(plain: PlainResult, batch: Any, name: str) -> str | None:
@@ -173,7 +178,9 @@ def _compare_one(plain: PlainResult, batch: Any, name: str) -> str | None:
         return f"status: {plain.status} != {status}" + (f" ({why})" if why else "")
     if plain.status == "failed" and _last_line(plain.error) != _last_line(getattr(got, "error", None)):
         return f"error: {_last_line(plain.error)!r} != {_last_line(getattr(got, 'error', None))!r}"
-    difference = first_difference(plain.namespace, dict(getattr(got, "namespace", None) or {}))
+    untransferable = set(getattr(got, "untransferable", None) or ())
+    expected = {n: v for n, v in plain.namespace.items() if n not in untransferable}
+    difference = first_difference(expected, dict(getattr(got, "namespace", None) or {}))
     if difference is not None:
         return difference
     stdout = getattr(got, "stdout", None) or ""

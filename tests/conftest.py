@@ -13,9 +13,9 @@ import pytest
 HAS_NATIVE = importlib.util.find_spec("stratum_jupyter._native") is not None
 
 
-@pytest.fixture(params=["local", "python", "dask"])
+@pytest.fixture(params=["processes", "threads", "python", "dask"])
 def backend(request) -> str:
-    if request.param == "local" and not HAS_NATIVE:
+    if request.param in ("processes", "threads") and not HAS_NATIVE:
         pytest.skip("Rust extension not built")
     return request.param
 

@@ -37,10 +37,16 @@ def _user_names(ns: dict) -> dict:
     return {k: v for k, v in ns.items() if not k.startswith("_") and k != "stratum_results"}
 
 
-def test_identical_loading_and_features_run_once(csv_path, backend, monkeypatch):
-    calls = []
-    real = pd.read_csv
-    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: calls.append(a) or real(*a, **k))
+def _count_runs(batch: Batch, label: str) -> dict[str, int]:
+    """How often the unique step labelled ``label`` ran ("done") and was reused ("cached"):
+    seen through run events, so it holds for steps in worker processes too."""
+    view_id = next(n["id"] for n in batch.graph_view()["nodes"] if n["label"] == label)
+    counts = {"done": 0, "cached": 0}
+    batch.add_listener(lambda e: e["node"] == view_id and e["status"] in counts and counts.__setitem__(e["status"], counts[e["status"]] + 1))
+    return counts
+
+
+def test_identical_loading_and_features_run_once(csv_path, backend):
     batch = Batch()
     prefix = f"PATH = {csv_path!r}\n" + LOAD
     for alpha in (0.1, 1.0, 10.0):
@@ -50,8 +56,9 @@ def test_identical_loading_and_features_run_once(csv_path, backend, monkeypatch)
     assert graph.unique_steps() == 7 + 2  # the six shared steps (import, PATH, …) once, plus three scores
     explain = batch.explain()
     assert "×3  df = pd.read_csv(PATH)" in explain
+    runs = _count_runs(batch, "df = pd.read_csv(PATH)")
     results = batch.run(backend=backend)
-    assert len(calls) == 1
+    assert runs == {"done": 1, "cached": 2}
     assert results.stats["executed"] == 9
     expected = {f"a{int(a * 10)}": float((pd.read_csv(csv_path).eval("a / (b + 1)") * a).sum()) for a in (0.1, 1.0, 10.0)}
     for name, score in expected.items():
@@ -59,17 +66,15 @@ def test_identical_loading_and_features_run_once(csv_path, backend, monkeypatch)
         assert results[name].namespace["score"] == pytest.approx(score)
 
 
-def test_kernel_cells_reading_the_same_csv_share_it(csv_path, backend, monkeypatch):
-    calls = []
-    real = pd.read_csv
-    monkeypatch.setattr(pd, "read_csv", lambda *a, **k: calls.append(a) or real(*a, **k))
+def test_kernel_cells_reading_the_same_csv_share_it(csv_path, backend):
     ns = {"PATH": csv_path}
     batch = Batch(namespace=ns)
     batch.add(LOAD + "s1 = df['ratio'].sum()\ndf['extra'] = 1\n", name="c1")
     batch.add(LOAD + "s2 = df['log_a'].sum()\ncols = list(df.columns)\n", name="c2")
     assert "×2  df = pd.read_csv(PATH)" in batch.explain()
+    runs = _count_runs(batch, "df = pd.read_csv(PATH)")
     batch.run(backend=backend)
-    assert len(calls) == 1
+    assert runs == {"done": 1, "cached": 1}
     plain, _ = run_cells_plainly([(LOAD + "s1 = df['ratio'].sum()\ndf['extra'] = 1\n", False),
                                   (LOAD + "s2 = df['log_a'].sum()\ncols = list(df.columns)\n", False)],
                                  {"PATH": csv_path})
@@ -104,6 +109,8 @@ def test_without_isolation_copies_a_mutation_leaks(backend, monkeypatch):
     """The check above can fail: sabotage the copy and the shared frame is corrupted."""
     import stratum_jupyter.isolation as isolation
 
+    if backend == "processes":
+        pytest.skip("worker processes never share objects: the copies under test are in-process ones")
     monkeypatch.setattr(isolation, "isolate", lambda values: values)
     batch = Batch()
     for i, code in enumerate(MUTATION_CELLS[:2]):

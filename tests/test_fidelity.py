@@ -106,25 +106,29 @@ def _require_engine() -> None:
 
 @pytest.fixture(
     scope="module",
-    params=[(None, None), (2, None), (1, 1)],
-    # a 1-byte budget: whenever nothing runs, every idle output that may be spilled is written
-    # to disk, and each consumer reloads it
-    ids=["jobs-default", "jobs-2", "spill-everything"],
+    params=[
+        ("processes", None, None), ("processes", 1, None), ("processes", 2, 1),
+        ("threads", None, None), ("threads", 1, 1),
+    ],
+    # a 1-byte budget: whenever nothing runs, every idle output of the kernel process that may be
+    # spilled is written to disk, and each consumer reloads it (with processes, the workers'
+    # outputs travel through files anyway, and workers are not ended below a floor budget)
+    ids=["processes-jobs-default", "processes-jobs-1", "processes-spill-everything", "threads-jobs-default", "threads-spill-everything"],
 )
 def corpus_rows(request, tmp_path_factory):
     _require_engine()
     from stratum_jupyter.spill import SpillStore
 
-    jobs, memory = request.param
+    backend, jobs, memory = request.param
     reloads = []
     reload = SpillStore.reload
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(REPO_ROOT)
         mp.setenv("STRATUM_CACHE_DIR", str(tmp_path_factory.mktemp("spill")))
         mp.setattr(SpillStore, "reload", lambda self, node, handle: reloads.append(node) or reload(self, node, handle))
-        rows = verify_scripts([str(p) for p in SCRIPTS], jobs=jobs, memory=memory)
+        rows = verify_scripts([str(p) for p in SCRIPTS], jobs=jobs, memory=memory, backend=backend)
     print(format_rows(rows))
-    if memory is not None:
+    if memory is not None and backend == "threads":
         assert len(reloads) >= 10, "the corpus shares loads between scripts: their outputs must have been spilled"
     return {row.name: row for row in rows}
 
@@ -150,5 +154,5 @@ def test_check_fails_without_isolation(monkeypatch):
             monkeypatch.setattr(module, "isolate", no_copy)
 
     paths = [str(CORPUS / f"{name}.py") for name in MUTATING_SCRIPTS]
-    rows = verify_scripts(paths)
+    rows = verify_scripts(paths, backend="threads")  # worker processes never share objects
     assert any(row.verdict == "mismatch" for row in rows), format_rows(rows)

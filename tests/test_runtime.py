@@ -16,7 +16,8 @@ pytestmark = pytest.mark.skipif(not HAS_NATIVE, reason="Rust extension not built
 HEALTHY = "import numpy as np\nrng = np.random.default_rng({seed})\nvalues = rng.normal(size=1000)\nmean = float(values.mean())\n"
 
 
-def test_failures_and_hangs_are_isolated_and_time_limited():
+@pytest.mark.parametrize("backend", ["processes", "threads"])
+def test_failures_and_hangs_are_isolated_and_time_limited(backend):
     batch = Batch()
     batch.add("x = 1\nraise ValueError('bad candidate')\n", name="raises", isolated=True)
     batch.add("y = 2\nwhile True:\n    pass\n", name="spins", isolated=True)
@@ -24,19 +25,24 @@ def test_failures_and_hangs_are_isolated_and_time_limited():
     for seed in range(3):
         batch.add(HEALTHY.format(seed=seed), name=f"ok{seed}", isolated=True)
     start = time.monotonic()
-    results = batch.run(jobs=2, timeout=5)
+    results = batch.run(jobs=2, timeout=5, backend=backend)
     elapsed = time.monotonic() - start
     assert elapsed < 15
     assert [results[n].status for n in ("raises", "spins", "sleeps")] == ["failed", "timeout", "timeout"]
-    assert results["spins"].namespace == {"y": 2}
-    assert results["sleeps"].namespace["z"] == 3 and "after" not in results["sleeps"].namespace
+    assert results["raises"].namespace == {"x": 1}
+    if backend == "threads":  # the abandoned thread's namespace is still here
+        assert results["spins"].namespace == {"y": 2}
+        assert results["sleeps"].namespace["z"] == 3 and "after" not in results["sleeps"].namespace
+    else:  # the worker was ended, and the names with it: the cause says so
+        assert results["spins"].namespace == {} and "names the cell had bound are lost" in results["spins"].cause
+        assert "exceeded its time limit (at line 2)" in results["spins"].cause
     _, plain = run_cells_plainly([(HEALTHY.format(seed=s), True) for s in range(3)])
     for seed, reference in enumerate(plain):
         assert results[f"ok{seed}"].status == "ok"
         assert first_difference(reference["namespace"], results[f"ok{seed}"].namespace) is None
     # the next run works
     batch.add("w = 40 + 2\n", name="next", isolated=True)
-    assert batch.run(jobs=2)["next"].namespace == {"w": 42}
+    assert batch.run(jobs=2, backend=backend)["next"].namespace == {"w": 42}
 
 
 def test_a_failing_shared_step_fails_every_pipeline_that_contains_it():
@@ -132,7 +138,7 @@ def test_idle_outputs_are_spilled_to_disk_and_reloaded_by_their_consumer(tmp_pat
     batch.add(SPILL_FIRST, name="first", isolated=True)
     batch.add(SPILL_SECOND, name="second", isolated=True)
     baseline = psutil.Process().memory_info().rss
-    results = batch.run(jobs=1, memory=baseline + 100 * 2**20)
+    results = batch.run(jobs=1, memory=baseline + 100 * 2**20, backend="threads")  # outputs held in this process
     assert results.stats["spilled"] >= 1 and results.stats["reloaded"] == 1
     assert results["first"].status == results["second"].status == "ok"
     # the spilled array was really out of memory while `work` existed
@@ -179,7 +185,7 @@ def test_shared_intermediates_are_released_after_their_last_consumer(monkeypatch
     batch = Batch()
     for i in range(3):
         batch.add(f"import stratum_test_tracker\ntmp = stratum_test_tracker.make()\nkind = type(tmp).__name__\ndel tmp\nn = {i}\n", name=f"p{i}", isolated=True)
-    results = batch.run(jobs=2)
+    results = batch.run(jobs=2, backend="threads")  # the weakrefs can only see this process
     assert [results[f"p{i}"].namespace["n"] for i in range(3)] == [0, 1, 2]
     assert all(results[f"p{i}"].namespace["kind"] == "Big" and "tmp" not in results[f"p{i}"].namespace for i in range(3))
     assert results.stats["executed"] < results.stats["captured_steps"], "the make() step ran once"

@@ -1,10 +1,14 @@
 """Executors of a plan. All share one contract: ``run_plan(deps_ok, deps_any, inputs, priority,
 group, run, skip, jobs=..., timeout=..., grace=..., poll_ms=..., memory=..., shape=...,
 probe=..., spill=..., reload=...) -> stats dict`` (see rust/README.md). ``run`` returns
-``(ok, output)`` or ``(ok, output, nbytes)``. Only ``local`` admits steps by memory and spills;
-the others accept and ignore those options.
+``(ok, output)`` or ``(ok, output, nbytes)``. Only the Rust runtime admits steps by memory and
+spills; the others accept and ignore those options.
 
-- ``local``: the Rust scheduler (parallel worker threads, timeouts, interrupts).
+- ``processes`` (default): the Rust scheduler; isolated pipelines run in warm worker processes
+  (:mod:`.pool`, :mod:`.worker`), so a crash, a hang in C code or a time limit ends only that
+  pipeline, and native thread pools are budgeted per worker. Kernel cells run in the kernel.
+- ``threads``: the Rust scheduler with every step on a thread of the kernel process (shared
+  objects, no pickling; a crash or a stuck C call affects the kernel).
 - ``python``: a sequential reference implementation, for debugging and comparison.
 - ``dask``: dask's threaded scheduler (time limits checked between steps only).
 """
@@ -13,12 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-BACKENDS = ("local", "python", "dask")
+BACKENDS = ("processes", "threads", "python", "dask")
+DEFAULT_BACKEND = "processes"
 
 
 def get_backend(name: str) -> Callable[..., dict]:
     """The ``run_plan`` function of a backend, with a clear error for unknown names."""
-    if name == "local":
+    if name in ("processes", "threads"):
         from .local import run_plan
 
         return run_plan

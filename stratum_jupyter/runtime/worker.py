@@ -1,0 +1,180 @@
+"""A worker process: runs the steps of one isolated pipeline at a time, in its own namespace.
+
+Started by :mod:`.pool` as ``python -m stratum_jupyter.runtime.worker FD PARENT_PID`` with the
+native thread limits of its slot in its environment (libgomp reads ``OMP_THREAD_LIMIT`` once, at
+load, so the limit must be there before any library loads). It serves requests from the kernel
+over the connection on FD, one at a time:
+
+- ``import``: load libraries ahead of the first step (no reply), so candidates find them warm;
+- ``start``: a fresh namespace for the next pipeline, in the kernel's working directory;
+- ``step``: bind outputs that other processes computed (files written by :func:`publish`), run
+  one statement, and, when other pipelines reuse it, publish its outputs to a file;
+- ``collect``: the pipeline's namespace, pickled, with the names that cannot travel.
+
+A crash, ``os._exit`` or a kill ends this process only; the kernel sees the connection close.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import ctypes
+import importlib
+import linecache
+import os
+import signal
+import sys
+import time
+
+from .. import isolation, transfer
+from ..transfer import load_published, publish
+from ..errors import StepError
+from ..streams import StepOutput, capturing, routed_output
+
+_PR_SET_PDEATHSIG = 1
+
+
+def rng_state() -> tuple:
+    import random
+
+    import numpy as np
+
+    return np.random.get_state(), random.getstate()
+
+
+def set_rng_state(state: tuple) -> None:
+    import random
+
+    import numpy as np
+
+    np.random.set_state(state[0])
+    random.setstate(state[1])
+
+
+class Worker:
+    """The request loop and the one namespace it hosts."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+        self.namespace: dict = {}
+
+    def serve(self) -> None:
+        with routed_output():
+            while True:
+                try:
+                    kind, payload = self.connection.recv()
+                except (EOFError, OSError):
+                    return  # the kernel went away
+                reply = getattr(self, f"on_{kind}")(**payload)
+                if reply is not None:
+                    self.connection.send(reply)
+
+    def on_import(self, modules: list[str]) -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except BaseException:  # noqa: BLE001 - the cell will report it when it imports
+                pass
+
+    def on_start(self, cwd: str, path: list[str], filename: str, code: str) -> None:
+        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # for tracebacks
+        os.chdir(cwd)
+        sys.path[:] = path
+
+    def _bind(self, bindings: list[dict]) -> None:
+        for item in bindings:
+            inputs = {v: self.namespace[n] for v, n in item["inputs"].items() if n in self.namespace}
+            published = load_published(item["path"], inputs)
+            self.namespace.update(published["bindings"])
+            for name in published["deleted"]:
+                self.namespace.pop(name, None)
+            if item["rng"] and published["rng"] is not None:
+                set_rng_state(published["rng"])
+
+    def on_step(
+        self, bindings: list[dict], tree: ast.stmt, filename: str, expression: bool, copy: list[str],
+        outputs: list[str], publish_to: str | None, inputs: dict[str, str], rng: bool,
+    ) -> dict:
+        reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
+                       "deleted": [], "nbytes": 0, "published": False, "internal": None}
+        try:
+            self._bind(bindings)
+        except BaseException as error:  # noqa: BLE001 - e.g. a published file vanished
+            reply.update(ok=False, error=StepError.from_exception(error), internal=repr(error))
+            return reply
+        namespace = self.namespace
+        if copy:
+            namespace.update(isolation.isolate({n: namespace[n] for n in copy if n in namespace}))
+        if expression:
+            code = compile(ast.Expression(tree.value), filename, "eval", dont_inherit=True)
+        else:
+            code = compile(ast.Module([tree], type_ignores=[]), filename, "exec", dont_inherit=True)
+        start = time.perf_counter()
+        value = None
+        with capturing(reply["output"]):
+            try:
+                if expression:
+                    value = eval(code, namespace)  # noqa: S307 - the user's own cell
+                else:
+                    exec(code, namespace)  # noqa: S102
+            except BaseException as error:  # noqa: BLE001 - a failing cell fails its pipeline
+                reply.update(ok=False, error=StepError.from_exception(error))
+        reply["seconds"] = time.perf_counter() - start
+        bound = {n: namespace[n] for n in outputs if n in namespace}
+        reply["deleted"] = [n for n in outputs if n not in namespace]
+        if value is not None:
+            try:
+                reply["value"] = transfer.dumps(value)
+            except Exception:  # noqa: BLE001 - shown as its repr instead
+                reply["value"] = transfer.dumps(_Shown(repr(value)))
+        if publish_to is not None:
+            known = {v: namespace[n] for v, n in inputs.items() if n in namespace}
+            try:
+                reply["nbytes"] = publish(publish_to, bound, reply["deleted"], rng_state() if rng else None, known)
+                reply["published"] = True
+            except Exception:  # noqa: BLE001 - unpicklable outputs: consumers run the step themselves
+                pass
+        from ..execution import describe
+
+        reply["describe"] = describe(next(iter(bound.values()), None)) if bound else None
+        return reply
+
+    def on_collect(self, bindings: list[dict]) -> dict:
+        self._bind(bindings)
+        names = {n: v for n, v in self.namespace.items() if not (n.startswith("__") and n.endswith("__"))}
+        data, untransferable = transfer.dumps_namespace(names)
+        return {"data": data, "untransferable": untransferable}
+
+
+class _Shown:
+    """Stands for a last-expression value that cannot travel: the kernel shows its repr."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _die_with_parent(parent: int) -> None:
+    """The kernel may be killed without a chance to stop us: the OS ends us with it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the closed connection ends the loop instead
+        pass
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def main() -> None:
+    from multiprocessing.connection import Connection
+
+    fd, parent = int(sys.argv[1]), int(sys.argv[2])
+    _die_with_parent(parent)
+    Worker(Connection(fd)).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Moving values between the kernel and worker processes.
+
+Values travel as cloudpickle (protocol 5), so functions and classes defined in cells go by value.
+Identity survives the trip where sequential execution would observe it: when a step's outputs
+are pickled, an object that is also the value of one of the step's inputs is written as a
+reference to that input's *version*; the consumer, which read the same versions (that is why it
+reuses the step), resolves it to its own object. ``a = df`` reused in another process therefore
+binds ``a`` to that process's ``df``, not to a copy.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import cloudpickle
+
+#: Values whose identity nobody can observe: never worth a reference.
+_VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None))
+
+
+class _Pickler(cloudpickle.Pickler):
+    def __init__(self, file, known: dict[int, str]) -> None:
+        super().__init__(file, protocol=5)
+        self.known = known
+
+    def persistent_id(self, obj):  # noqa: D102 - pickle's hook
+        return self.known.get(id(obj)) if self.known else None
+
+    def reducer_override(self, obj):  # noqa: D102 - pickle's hook
+        if type(obj).__name__ == "Bunch" and type(obj).__module__ == "sklearn.utils._bunch":
+            # Bunch.__setstate__ drops its attributes on purpose (pickles from old versions);
+            # a value moved between processes must keep them.
+            return _rebuild_bunch, (type(obj), dict(obj), dict(obj.__dict__))
+        return super().reducer_override(obj)
+
+
+def _rebuild_bunch(cls: type, items: dict, attributes: dict) -> object:
+    bunch = cls(**items)
+    bunch.__dict__.update(attributes)
+    return bunch
+
+
+def dumps(value: object, inputs: Mapping[str, object] | None = None) -> bytes:
+    """Pickle ``value``; objects equal by identity to an ``inputs`` value (version → object)
+    are written as references to that version."""
+    known = {id(v): version for version, v in (inputs or {}).items() if not isinstance(v, _VALUE_TYPES)}
+    buffer = io.BytesIO()
+    _Pickler(buffer, known).dump(value)
+    return buffer.getvalue()
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, resolve: Callable[[str], object]) -> None:
+        super().__init__(file)
+        self.resolve = resolve
+
+    def persistent_load(self, pid):  # noqa: D102 - pickle's hook
+        return self.resolve(pid)
+
+
+def loads(data: bytes, inputs: Mapping[str, object] | None = None) -> object:
+    """Inverse of :func:`dumps`: references resolve to ``inputs[version]``."""
+    if not inputs:
+        return pickle.loads(data)
+    return _Unpickler(io.BytesIO(data), inputs.__getitem__).load()
+
+
+def dumps_namespace(namespace: Mapping[str, object]) -> tuple[bytes, list[str]]:
+    """Pickle a whole namespace at once (names sharing an object still share it on arrival).
+
+    Returns the data and the names whose values cannot be pickled (a generator, an open file,
+    a lock): those are left out and listed, never silently dropped.
+    """
+    try:
+        return dumps(dict(namespace)), []
+    except Exception:  # noqa: BLE001 - find which names are the problem
+        pass
+    untransferable = []
+    for name, value in namespace.items():
+        try:
+            dumps(value)
+        except Exception:  # noqa: BLE001
+            untransferable.append(name)
+    rest = {n: v for n, v in namespace.items() if n not in untransferable}
+    try:
+        return dumps(rest), sorted(untransferable)
+    except Exception:  # noqa: BLE001 - values that pickle alone but not together: give up on all
+        return dumps({}), sorted(namespace)
+
+
+def publish(path: str, bindings: dict, deleted: list[str], rng: tuple | None, inputs: dict[str, object]) -> int:
+    """Write a step's outputs for other processes; returns the file's size."""
+    data = dumps({"bindings": bindings, "deleted": deleted, "rng": rng}, inputs)
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as file:
+        file.write(data)
+    os.replace(tmp, path)  # readers never see half a file
+    return len(data)
+
+
+def load_published(path: str, inputs: dict[str, object]) -> dict:
+    """Read what :func:`publish` wrote; references to input versions resolve to ``inputs``."""
+    return loads(Path(path).read_bytes(), inputs)  # type: ignore[return-value]
