@@ -103,6 +103,9 @@ class WorkerProcess:
                     self.kill()
                     raise WorkerDied(f"worker exceeded the memory budget ({limit / 2**20:.0f} MB) and was ended")
             return self.connection.recv()
+        except TimeoutError:  # injected by the runtime (and an OSError: caught before those)
+            self.kill()
+            raise
         except (EOFError, OSError) as error:
             raise WorkerDied(self.death()) from error
         except BaseException:
