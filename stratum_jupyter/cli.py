@@ -1,4 +1,4 @@
-"""``stratum`` console script: run, verify and benchmark batches of scripts."""
+"""The ``stratum`` console script: run, verify and benchmark batches of scripts."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from .memory import MEMORY_HELP
-from .runtime import BACKENDS
+from .frontend import add_run_options
+from .progress import progress_kind
+from .runtime import DEFAULT_BACKEND
 
 
 def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
@@ -37,8 +38,7 @@ def _command_run(args: argparse.Namespace) -> int:
     if not batch.pending:
         print("stratum run: nothing to run", file=sys.stderr)
         return 1
-    progress = "terminal" if sys.stderr.isatty() else None
-    results = batch.run(jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress, memory=args.memory)
+    results = batch.run(jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress_kind(), memory=args.memory)
     for result in results.values():
         if result.stdout:
             print(f"── {result.name} ──\n{result.stdout}", end="" if result.stdout.endswith("\n") else "\n")
@@ -63,21 +63,33 @@ def _command_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stratum", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run scripts as one batch (each isolated) and print the leaderboard")
-    run.add_argument("scripts", nargs="+", metavar="SCRIPT")
-    run.add_argument("--jobs", type=int, default=None)
-    run.add_argument("--timeout", type=float, default=None)
-    run.add_argument("--backend", choices=BACKENDS, default="local")
-    run.add_argument("--memory", default=None, help=MEMORY_HELP)
-    run.set_defaults(handler=_command_run)
-    verify = commands.add_parser("verify", help="compare batch results with plain sequential execution")
-    verify.add_argument("scripts", nargs="+", metavar="SCRIPT")
-    verify.add_argument("--jobs", type=int, default=None)
-    verify.add_argument("--memory", default=None, help=MEMORY_HELP)
+    parser = argparse.ArgumentParser(
+        prog="stratum",
+        description="Run, verify and benchmark batches of pandas/scikit-learn scripts: identical work "
+        "across scripts runs once, independent work in parallel.",
+        epilog="stratum COMMAND --help describes a command's options.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    script_help = "a Python script; each runs isolated, as `python SCRIPT` would, in the current directory"
+    run = commands.add_parser(
+        "run", help="run scripts as one batch (each isolated) and print the leaderboard",
+        description="Run scripts as one batch, each isolated, and print the leaderboard; exit 1 if any failed.",
+    )
+    run.add_argument("scripts", nargs="+", metavar="SCRIPT", help=script_help)
+    add_run_options(run)
+    run.set_defaults(handler=_command_run, backend=DEFAULT_BACKEND)
+    verify = commands.add_parser(
+        "verify", help="compare batch results with plain sequential execution",
+        description="Run scripts as one batch and one after another in plain Python; print, per script, "
+        "identical or the first difference; exit 1 on a mismatch.",
+    )
+    verify.add_argument("scripts", nargs="+", metavar="SCRIPT", help=script_help)
+    add_run_options(verify, timeout=False, backend=False)
     verify.set_defaults(handler=_command_verify)
-    bench = commands.add_parser("bench", help="benchmark suite: batch vs the ways pipelines run today")
+    bench = commands.add_parser(
+        "bench", help="benchmark suite: batch vs the ways pipelines run today",
+        description="The benchmark suite: every workload in every mode, median times, peak memory, fidelity.",
+    )
     try:
         from . import bench as bench_module
 

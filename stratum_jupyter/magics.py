@@ -1,110 +1,144 @@
-"""``%%stratum`` and ``%stratum``: thin IPython front end over :class:`~stratum_jupyter.Batch`."""
+"""``%%stratum`` and ``%stratum``: thin IPython front end over :class:`~stratum_jupyter.Batch`.
+
+Misuse raises IPython's ``UsageError`` (the kernel reports the cell as an error, which agents
+driving a kernel rely on); defaults come from the IPython configuration (``c.StratumMagics.*``)."""
 
 from __future__ import annotations
 
 import sys
+from argparse import ArgumentTypeError
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments, parse_argstring
 from IPython.display import display
+from traitlets import Enum, Float, Integer, TraitError, Unicode, validate
 
 from .batch import Batch
-from .results import RunResult
+from .frontend import add_run_options, identifier, memory_size, plural, positive_int, positive_seconds
 from .memory import MEMORY_HELP
-from .runtime import BACKENDS
+from .progress import progress_kind
+from .results import RunResult
+from .runtime import BACKENDS, DEFAULT_BACKEND
 
 SUBCOMMANDS = ("run", "show", "explain", "results", "clear", "status")
-USAGE = (
-    "usage: %stratum run [--jobs N] [--timeout SECONDS] [--memory 4GB] [--backend local|python|dask]\n"
-    "       %stratum show | explain | results | clear | status\n"
-    "       %%stratum [-n NAME] [--isolated] [--run] [--show]   (cell magic: capture the cell)"
-)
+_RUN = f"%stratum run [--jobs N] [--timeout SECONDS] [--memory SIZE] [--backend {'|'.join(BACKENDS)}]"
+_CELL = "%%stratum [-n NAME] [--isolated] [--run] [--show]   (first line of a cell: capture the cell)"
+RUN_USAGE, CELL_USAGE = f"usage: {_RUN}", f"usage: {_CELL}"
+USAGE = f"usage: {_RUN}\n       %stratum show | explain | results | clear | status\n       {_CELL}"
 
 
-class _UsageError(Exception):
-    pass
+# `%stratum run`'s options; MagicArgumentParser raises UsageError where argparse would exit.
+RUN_PARSER = MagicArgumentParser(prog="%stratum run", description="Run every captured, not yet run pipeline as one batch.")
+add_run_options(RUN_PARSER)
 
 
-def _parse(magic, line: str):
-    """parse_argstring, turning argparse's SystemExit into a usage message."""
+def _parse(parse, line: str, command: str, usage: str):
+    """``parse(line)``; any failure is a UsageError that names the command and shows its usage."""
     try:
-        return parse_argstring(magic, line)
-    except SystemExit as exit_:
-        raise _UsageError(str(exit_) if str(exit_) not in ("0", "2", "None") else "") from None
-    except Exception as error:  # UsageError from IPython's argparse wrapper
-        raise _UsageError(str(error)) from None
+        return parse(line)
+    except (UsageError, ValueError) as error:  # ValueError: unbalanced quotes
+        raise UsageError(f"{command}: {error}\n{usage}") from None
 
 
 @magics_class
 class StratumMagics(Magics):
-    """Capture cells into one batch; run it; inspect it."""
+    """Capture cells into one batch; run it; inspect it.
 
-    def __init__(self, shell) -> None:
-        super().__init__(shell)
+    Defaults of ``%stratum run`` are configurable, e.g. in ``ipython_config.py``::
+
+        c.StratumMagics.jobs = 4
+        c.StratumMagics.memory = "8GB"
+    """
+
+    jobs = Integer(None, allow_none=True, help="Parallel jobs of %stratum run (default: CPU count).").tag(config=True)
+    memory = Unicode(None, allow_none=True, help=f"Memory budget of %stratum run: {MEMORY_HELP}.").tag(config=True)
+    backend = Enum(BACKENDS, default_value=DEFAULT_BACKEND, help="Executor of %stratum run.").tag(config=True)
+    timeout = Float(None, allow_none=True, help="Per-pipeline time limit of %stratum run, in seconds (default: none).").tag(config=True)
+    cache = Unicode(
+        None, allow_none=True,
+        help="Directory of the persistent result cache. Stored only: runs do not read it until the cache lands.",
+    ).tag(config=True)
+
+    @validate("jobs", "timeout", "memory")
+    def _check_default(self, proposal):
+        """The same checks as the options these traits are defaults of."""
+        check = {"jobs": positive_int, "timeout": positive_seconds, "memory": memory_size}[proposal.trait.name]
+        if proposal.value is not None:
+            try:
+                check(str(proposal.value))
+            except ArgumentTypeError as error:
+                raise TraitError(f"StratumMagics.{proposal.trait.name} {error}") from None
+        return proposal.value
+
+    def __init__(self, shell=None, **kwargs) -> None:
+        # Magics makes the shell the parent: its config (ipython_config.py, %config) applies
+        super().__init__(shell=shell, **kwargs)
         self.batch = Batch(namespace=shell.user_ns, shell=shell)
         shell.user_ns.setdefault("stratum_results", self.batch.results)
 
     @no_var_expand
     @magic_arguments()
-    @argument("-n", "--name", default=None, help="pipeline name (default p1, p2, … in capture order)")
+    @argument("-n", "--name", default=None, type=identifier,
+              help="pipeline name, a Python identifier (default p1, p2, … in capture order); "
+                   "a pending pipeline of the same name is replaced")
     @argument("--isolated", action="store_true", help="start from an empty namespace, like a separate script")
-    @argument("--run", action="store_true", help="run the batch right after capturing this cell")
-    @argument("--show", action="store_true", help="display the batch graph after capturing")
+    @argument("--run", action="store_true", help="run the batch right after capturing this cell, with the configured defaults")
+    @argument("--show", action="store_true", help="show the batch graph after capturing")
     @cell_magic
     def stratum(self, line: str, cell: str) -> None:
-        """Capture this cell as a pipeline of the batch; it runs with ``%stratum run``."""
-        try:
-            args = _parse(self.stratum, line)
-        except _UsageError as error:
-            print(f"%%stratum: {error}\n{USAGE}", file=sys.stderr)
-            return
+        """Capture this cell as a pipeline of the batch; nothing runs until ``%stratum run``.
+
+        Prints one line: the cell's steps, how many are shared with earlier cells, batch totals.
+        A syntax error is shown as IPython shows it, and nothing is captured."""
+        args = _parse(lambda text: parse_argstring(self.stratum, text), line, "%%stratum", CELL_USAGE)
+        if not cell.strip():
+            raise UsageError(f"%%stratum: the cell is empty, nothing to capture\n{CELL_USAGE}")
+        replaced = args.name is not None and any(p.name == args.name for p in self.batch.pending)
         code = self.shell.transform_cell(cell)
         try:
             pipeline = self.batch.add(code, name=args.name, isolated=args.isolated)
         except SyntaxError:
             self.shell.showsyntaxerror()
-            print("nothing captured", file=sys.stderr)
-            return
-        except ValueError as error:
-            print(f"%%stratum: {error}", file=sys.stderr)
-            return
+            # a UsageError so the cell is reported as an error without a second traceback
+            raise UsageError("%%stratum: nothing captured, the cell has a syntax error (shown above)") from None
+        if replaced:
+            print(f"replaced pending pipeline {pipeline.name}")
         graph = self.batch.graph()
-        index = graph.pipelines.index(pipeline)
-        shared = graph.shared_with_earlier(index)
+        shared = graph.shared_with_earlier(graph.pipelines.index(pipeline))
         print(
-            f"captured {pipeline.name}: {len(pipeline.steps)} steps, {shared} shared with earlier cells · "
-            f"batch: {len(graph.pipelines)} pipelines, {graph.captured_steps()} steps, "
+            f"captured {pipeline.name}: {plural(len(pipeline.steps), 'step')}, {shared} shared with earlier cells · "
+            f"batch: {plural(len(graph.pipelines), 'pipeline')}, {plural(graph.captured_steps(), 'step')}, "
             f"{graph.unique_steps()} unique"
         )
         if args.show:
             self._show()
         if args.run:
-            self._run(jobs=None, timeout=None, backend="local")
+            self._run(self.jobs, self.timeout, self.backend, self.memory)
 
     @no_var_expand
     @line_magic("stratum")
-    def stratum_line(self, line: str) -> object:
-        """``%stratum run|show|explain|results|clear|status``."""
+    def stratum_line(self, line: str) -> None:
         words = line.split()
-        if not words or words[0] not in SUBCOMMANDS:
-            what = f"unknown subcommand {words[0]!r}" if words else "missing subcommand"
-            print(f"%stratum: {what}\n{USAGE}", file=sys.stderr)
-            return None
+        if not words:
+            raise UsageError(f"%stratum: missing subcommand\n{USAGE}")
         command, rest = words[0], " ".join(words[1:])
+        if command not in SUBCOMMANDS:
+            raise UsageError(f"%stratum: unknown subcommand {command!r}; one of: {', '.join(SUBCOMMANDS)}\n{USAGE}")
         if command == "run":
-            try:
-                args = _parse(self._run_arguments, rest)
-            except _UsageError as error:
-                print(f"%stratum run: {error}\n{USAGE}", file=sys.stderr)
-                return None
-            return self._run(args.jobs, args.timeout, args.backend, args.memory)
+            args = _parse(RUN_PARSER.parse_argstring, rest, "%stratum run", RUN_USAGE)
+            return self._run(
+                args.jobs if args.jobs is not None else self.jobs,
+                args.timeout if args.timeout is not None else self.timeout,
+                args.backend or self.backend,
+                args.memory if args.memory is not None else self.memory,
+            )
         if rest:
-            print(f"%stratum {command}: takes no arguments, got {rest!r}\n{USAGE}", file=sys.stderr)
-            return None
+            raise UsageError(f"%stratum {command}: takes no arguments, got {rest!r}\n{USAGE}")
         if command == "show":
             self._show()
         elif command == "explain":
-            print(self.batch.explain() if self.batch.pending or self.batch.results else "the batch is empty")
+            print(self._explain())
         elif command == "results":
             display(self.batch.results.table())
         elif command == "clear":
@@ -115,48 +149,34 @@ class StratumMagics(Magics):
             print(self._status())
         return None
 
-    @magic_arguments()
-    @argument("--jobs", type=int, default=None, help="worker threads (default: CPU count)")
-    @argument("--timeout", type=float, default=None, help="per-pipeline time limit in seconds")
-    @argument("--backend", default="local", choices=BACKENDS, help="executor (default: local, the Rust runtime)")
-    @argument("--memory", default=None, help=MEMORY_HELP)
-    def _run_arguments(self, line: str) -> None:
-        """%stratum run [--jobs N] [--timeout SECONDS] [--backend local|python|dask]"""
-
-    def _run(self, jobs: int | None, timeout: float | None, backend: str, memory: str | None = None) -> None:
+    def _run(self, jobs: int | None, timeout: float | None, backend: str, memory: str | None) -> None:
         if not self.batch.pending:
-            print("the batch is empty: capture cells with %%stratum first")
-            return
+            raise UsageError("%stratum run: the batch is empty: capture cells with %%stratum first")
         pending = [p.name for p in self.batch.pending]
         try:
-            run = self.batch.run(jobs=jobs, timeout=timeout, backend=backend, progress=self._progress_kind(), memory=memory)
+            run = self.batch.run(jobs=jobs, timeout=timeout, backend=backend, progress=progress_kind(self.shell), memory=memory)
         except KeyboardInterrupt:
             self.shell.user_ns["stratum_results"] = self.batch.results
             self._replay(RunResult([self.batch.results[n] for n in pending if n in self.batch.results]))
             print("interrupted: completed pipelines were written back", file=sys.stderr)
             return
-        except (ValueError, RuntimeError) as error:
-            print(f"%stratum run: {error}", file=sys.stderr)
-            return
+        except ValueError as error:  # a bad value that reached Batch.run (e.g. from configuration)
+            raise UsageError(f"%stratum run: {error}") from None
         self.shell.user_ns["stratum_results"] = self.batch.results
         self._replay(run)
-        counts = {}
+        counts: dict[str, int] = {}
         for result in run.values():
             counts[result.status] = counts.get(result.status, 0) + 1
         summary = ", ".join(f"{n} {s}" for s, n in counts.items())
         stats = run.stats
-        memory = ""
+        memory_note = ""
         if stats.get("memory_waits") or stats.get("spilled"):
-            memory = (f"; {stats.get('memory_waits', 0)} waits for memory, "
-                      f"{stats.get('spilled', 0)} outputs spilled to disk")
+            memory_note = (f"; {plural(stats.get('memory_waits', 0), 'wait')} for memory, "
+                           f"{plural(stats.get('spilled', 0), 'output')} spilled to disk")
         print(
-            f"ran {len(run)} pipelines ({summary}): {stats.get('captured_steps', 0)} steps, "
-            f"{stats.get('executed', 0)} executed{memory} — results in stratum_results"
+            f"ran {plural(len(run), 'pipeline')} ({summary}): {plural(stats.get('captured_steps', 0), 'step')}, "
+            f"{stats.get('executed', 0)} executed{memory_note} — results in stratum_results"
         )
-
-    def _progress_kind(self) -> str:
-        """A widget bar in a notebook kernel, a terminal bar in terminal IPython."""
-        return "widget" if type(self.shell).__name__ == "ZMQInteractiveShell" else "terminal"
 
     def _replay(self, run: RunResult) -> None:
         """Printed output and displays, grouped per pipeline in capture order."""
@@ -180,19 +200,58 @@ class StratumMagics(Magics):
                 print(f"{result.status}: {result.cause}", file=sys.stderr)
         sys.stdout.flush()
 
+    def _explain(self) -> str:
+        return self.batch.explain() if self.batch.pending or self.batch.results else "the batch is empty"
+
     def _show(self) -> None:
+        """The graph widget where a frontend can draw it (a kernel); its text form in a terminal."""
+        if getattr(self.shell, "kernel", None) is None:
+            print(self._explain())
+            return
         try:
             from .widget import show_graph
         except ImportError as error:
-            print(f"%stratum show: the graph widget is unavailable ({error})\n{self.batch.explain()}")
+            print(f"%stratum show: the graph widget is unavailable ({error})\n{self._explain()}")
             return
         show_graph(self.batch)
 
     def _status(self) -> str:
         pending = ", ".join(p.name for p in self.batch.pending) or "none"
-        done = self.batch.results
         counts: dict[str, int] = {}
-        for result in done.values():
+        for result in self.batch.results.values():
             counts[result.status] = counts.get(result.status, 0) + 1
         finished = ", ".join(f"{n} {s}" for s, n in counts.items()) or "none"
         return f"pending pipelines: {pending}\nresults: {finished}"
+
+
+# `%stratum?` shows this: every subcommand, and run's options from the parser that parses them.
+StratumMagics.stratum_line.__doc__ = f"""Run and inspect the batch of cells captured with ``%%stratum`` (see ``%%stratum?``).
+
+::
+
+  {_RUN}
+  %stratum show | explain | results | clear | status
+
+Subcommands:
+  run      run every captured, not yet run pipeline as one batch; results are written back to the
+           kernel namespace as if the cells had run one by one, and ``stratum_results[NAME]`` has
+           each pipeline's status, namespace, error, output and time
+  show     the batch graph: a live widget in a notebook, its text form in a terminal
+  explain  pipelines, steps captured, unique steps after merging, and the shared steps
+  results  the leaderboard, ``stratum_results.table()``
+  clear    drop pending pipelines and results
+  status   pending pipelines and the statuses of finished ones
+
+Options of run:
+{RUN_PARSER.format_help().split("options:", 1)[1].rstrip()}
+
+The defaults of run's options come from the IPython configuration, e.g. ``ipython_config.py``::
+
+  c.StratumMagics.jobs = 4          # --jobs
+  c.StratumMagics.timeout = 600     # --timeout
+  c.StratumMagics.memory = "8GB"    # --memory
+  c.StratumMagics.backend = "{DEFAULT_BACKEND}"  # --backend
+  c.StratumMagics.cache = "~/stratum-cache"  # stored for the persistent cache (not used yet)
+
+Misuse (unknown subcommand or option, a bad value, running an empty batch) raises UsageError.
+"""

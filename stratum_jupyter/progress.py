@@ -1,15 +1,32 @@
 """Live progress of a batch run: steps done/total, running pipelines, elapsed time.
 
 A notebook gets an ipywidgets bar; a terminal (IPython, the CLI) gets a one-line bar on stderr.
-Both are fed by the batch's node events, which arrive from worker threads."""
+Both are fed by the batch's node events, which arrive from worker threads. Output redirected to
+a file or a pipe gets no bar: carriage returns and ESC[K only make sense on a terminal."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import threading
 import time
 
 _FINISHED = {"done", "cached", "failed", "skipped", "cancelled", "timeout"}
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
+def progress_kind(shell=None) -> str | None:
+    """Where a progress bar can be drawn: ``"widget"`` in a Jupyter kernel (a frontend renders
+    ipywidgets), ``"terminal"`` when stderr is a terminal, else None (no bar)."""
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        return "widget" if importlib.util.find_spec("ipywidgets") is not None else None
+    return "terminal" if _is_terminal(sys.__stderr__) else None
 
 
 class Progress:
@@ -23,8 +40,9 @@ class Progress:
         self.interval = interval
         self.lock = threading.Lock()
         self._last = 0.0
-        self.stream = stream if stream is not None else sys.__stderr__
         self.bar = self._make_widget() if widget else None
+        stream = stream if stream is not None else sys.__stderr__
+        self.stream = stream if self.bar is None and _is_terminal(stream) else None
 
     def _make_widget(self):
         try:

@@ -54,3 +54,31 @@ def test_run_prints_a_leaderboard(tmp_path):
 def test_missing_script_is_a_clear_error(tmp_path):
     done = stratum("run", "nope.py", cwd=tmp_path)
     assert done.returncode != 0 and "no such script: nope.py" in done.stderr
+
+
+def test_help_has_no_raw_markup_and_every_option_is_explained():
+    import argparse
+
+    from stratum_jupyter.cli import build_parser
+
+    parser = build_parser()
+    done = stratum("--help")
+    assert done.returncode == 0 and "``" not in done.stdout and "run, verify and benchmark" in done.stdout.lower()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert set(commands.choices) == {"run", "verify", "bench"}
+    for name, sub in commands.choices.items():
+        assert "``" not in sub.format_help(), name
+        for action in sub._actions:
+            if not isinstance(action, argparse._HelpAction):
+                assert action.help, f"stratum {name} {action.option_strings or action.dest} has no help text"
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--jobs", "0"], "argument --jobs: must be a positive integer, got '0'"),
+    (["--memory", "lots"], "argument --memory: memory budget must look like 4GB"),
+    (["--timeout", "0"], "argument --timeout: must be a positive number of seconds"),
+])
+def test_bad_option_values_are_usage_errors(tmp_path, option, message):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    done = stratum("run", *option, "a.py", cwd=tmp_path)
+    assert done.returncode == 2 and message in done.stderr and "usage: stratum run" in done.stderr

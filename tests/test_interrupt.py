@@ -7,28 +7,10 @@ import time
 import pytest
 
 from conftest import HAS_NATIVE
+from kernel_client import execute
 
 jupyter_client = pytest.importorskip("jupyter_client")
 pytestmark = pytest.mark.skipif(not HAS_NATIVE, reason="Rust extension not built")
-
-
-def _execute(client, code: str, timeout: float = 60) -> tuple[dict, list[str]]:
-    msg_id = client.execute(code)
-    outputs = []
-    deadline = time.monotonic() + timeout
-    while True:
-        msg = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        content = msg["content"]
-        if msg["msg_type"] == "stream":
-            outputs.append(content["text"])
-        elif msg["msg_type"] == "execute_result":
-            outputs.append(content["data"].get("text/plain", ""))
-        elif msg["msg_type"] == "status" and content["execution_state"] == "idle":
-            break
-    reply = client.get_shell_msg(timeout=timeout)
-    return reply["content"], outputs
 
 
 @pytest.fixture
@@ -43,10 +25,10 @@ def kernel():
 
 def test_interrupt_returns_quickly_and_keeps_completed_results(kernel):
     manager, client = kernel
-    _execute(client, "%load_ext stratum_jupyter")
-    _execute(client, "%%stratum --isolated -n quick\nanswer = 6 * 7\n")
-    _execute(client, "%%stratum --isolated -n slow1\nimport time\ntime.sleep(60)\n")
-    _execute(client, "%%stratum --isolated -n slow2\nx = 0\nwhile True:\n    x += 1\n")
+    execute(client, "%load_ext stratum_jupyter")
+    execute(client, "%%stratum --isolated -n quick\nanswer = 6 * 7\n")
+    execute(client, "%%stratum --isolated -n slow1\nimport time\ntime.sleep(60)\n")
+    execute(client, "%%stratum --isolated -n slow2\nx = 0\nwhile True:\n    x += 1\n")
     msg_id = client.execute("%stratum run --jobs 2")
     time.sleep(2.0)
     start = time.monotonic()
@@ -57,9 +39,9 @@ def test_interrupt_returns_quickly_and_keeps_completed_results(kernel):
             break
     elapsed = time.monotonic() - start
     assert elapsed < 5.0, f"interrupt took {elapsed:.1f} s"
-    _, out = _execute(client, "1 + 1")
-    assert out == ["2"]
-    _, out = _execute(client, "print({n: r.status for n, r in stratum_results.items()}, answer)")
-    statuses = eval(out[0].rsplit(" ", 1)[0])
-    assert statuses["quick"] == "ok" and out[0].strip().endswith("42")
+    _, out = execute(client, "1 + 1")
+    assert out == "2"
+    _, out = execute(client, "print({n: r.status for n, r in stratum_results.items()}, answer)")
+    statuses = eval(out.rsplit(" ", 1)[0])
+    assert statuses["quick"] == "ok" and out.strip().endswith("42")
     assert statuses["slow1"] == statuses["slow2"] == "cancelled"

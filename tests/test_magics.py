@@ -76,22 +76,98 @@ def test_kernel_cells_continue_from_each_other_like_a_notebook(shell):
     assert "never" not in shell.user_ns
 
 
-def test_bad_input_gets_a_clear_message_and_loses_nothing(shell):
+def fails(shell, text: str):
+    """Run a cell that must fail with a UsageError; returns the captured output."""
+    from IPython.core.error import UsageError
+
+    with capture_output() as captured:
+        result = shell.run_cell(text)
+    assert isinstance(result.error_in_exec, UsageError), (text, result.error_in_exec)
+    return captured
+
+
+MISUSE = [
+    ("%stratum run --jobs 0", "argument --jobs: must be a positive integer, got '0'"),
+    ("%stratum run --jobs=abc", "argument --jobs: must be a positive integer, got 'abc'"),
+    ("%stratum run --memory lots", "argument --memory: memory budget must look like 4GB"),
+    ("%stratum run --timeout -1", "argument --timeout: must be a positive number of seconds"),
+    ("%stratum run --backend nowhere", "argument --backend: invalid choice: 'nowhere'"),
+    ("%stratum frobnicate", "unknown subcommand 'frobnicate'"),
+    ("%stratum", "missing subcommand"),
+    ("%stratum explain everything", "%stratum explain: takes no arguments"),
+    ("%%stratum --bogus\nx = 2\n", "unrecognized arguments: --bogus"),
+    ("%%stratum -n 1st\nx = 2\n", "pipeline name must be a Python identifier, got '1st'"),
+    ("%%stratum -n later\n\n", "the cell is empty"),
+]
+
+
+@pytest.mark.parametrize("cell, message", MISUSE)
+def test_misuse_raises_usage_error_and_loses_nothing(shell, cell, message):
     run(shell, "%%stratum -n keep --isolated\nx = 1\n")
-    out = run(shell, "%%stratum --isolated\ndef broken(:\n")
-    assert "SyntaxError" in out.stderr + out.stdout and "nothing captured" in out.stderr
-    out = run(shell, "%%stratum --bogus\nx = 2\n")
-    assert "usage" in out.stderr
-    out = run(shell, "%stratum frobnicate")
-    assert "unknown subcommand 'frobnicate'" in out.stderr and "usage" in out.stderr
-    out = run(shell, "%stratum run --jobs=abc")
-    assert "usage" in out.stderr
-    out = run(shell, "%stratum status")
-    assert "pending pipelines: keep" in out.stdout
+    out = fails(shell, cell)
+    assert message in out.stderr + out.stdout, out.stderr + out.stdout
+    assert "usage: %" in out.stderr + out.stdout
+    assert "pending pipelines: keep\n" in run(shell, "%stratum status").stdout
     run(shell, "%stratum run" + BACKEND)
     assert shell.user_ns["x"] == 1
-    out = run(shell, "%stratum run")
-    assert "the batch is empty" in out.stdout
+
+
+def test_syntax_error_is_shown_like_ipython_and_nothing_is_captured(shell):
+    run(shell, "%%stratum -n keep --isolated\nx = 1\n")
+    out = fails(shell, "%%stratum -n bad\nok = 1\ndef broken(:\n    pass\n")
+    text = out.stderr + out.stdout
+    # IPython's syntax error display: the cell's own file name and line, the caret, no traceback
+    assert "<cell bad>:2" in text and "def broken(:" in text and "SyntaxError" in text
+    assert "Traceback" not in text and "nothing captured" in text
+    assert "pending pipelines: keep\n" in run(shell, "%stratum status").stdout
+
+
+def test_running_an_empty_batch_is_a_usage_error(shell):
+    assert "the batch is empty" in fails(shell, "%stratum run").stderr
+    assert "the batch is empty" in run(shell, "%stratum explain").stdout  # inspecting it is fine
+
+
+def test_replacing_a_pending_pipeline_says_so(shell):
+    out = run(shell, "%%stratum -n a --isolated\nx = 1\n")
+    assert out.stdout == "captured a: 1 step, 0 shared with earlier cells · batch: 1 pipeline, 1 step, 1 unique\n"
+    out = run(shell, "%%stratum -n a --isolated\nx = 2\ny = 3\n")
+    assert out.stdout.splitlines()[0] == "replaced pending pipeline a"
+    assert "batch: 1 pipeline, 2 steps" in out.stdout
+    assert "replaced" not in run(shell, "%%stratum -n b --isolated\nz = 1\n").stdout
+    out = run(shell, "%stratum run" + BACKEND)
+    assert "ran 2 pipelines (2 ok): 3 steps, 3 executed" in out.stdout
+    assert (shell.user_ns["x"], shell.user_ns["y"]) == (2, 3)
+    # after the run, the name is free again: no longer pending, so nothing is "replaced"
+    assert "replaced" not in run(shell, "%%stratum -n a --isolated\nx = 4\n").stdout
+
+
+def test_a_single_pipeline_and_step_are_singular(shell):
+    run(shell, "%%stratum -n only --isolated\nanswer = 42\n")
+    out = run(shell, "%stratum run" + BACKEND)
+    assert "ran 1 pipeline (1 ok): 1 step, 1 executed" in out.stdout
+
+
+def test_help_documents_every_subcommand_and_option(shell):
+    from stratum_jupyter.magics import SUBCOMMANDS
+
+    line_help = shell.object_inspect_text("%stratum")
+    for word in SUBCOMMANDS:
+        assert f"\n  {word} " in line_help, word
+    for option in ("--jobs N", "--timeout SECONDS", "--memory SIZE", "--backend NAME"):
+        assert f"\n  {option} " in line_help, option
+    for trait in ("jobs", "timeout", "memory", "backend", "cache"):
+        assert f"c.StratumMagics.{trait} =" in line_help, trait
+    cell_help = shell.object_inspect_text("%%stratum")
+    for option in ("-n NAME, --name NAME", "--isolated", "--run", "--show"):
+        assert f"\n  {option} " in cell_help, option
+
+
+def test_show_in_a_terminal_prints_the_graph_as_text(shell):
+    run(shell, "%%stratum -n a --isolated\nbase = list(range(5))\ntotal = sum(base)\n")
+    run(shell, "%%stratum -n b --isolated\nbase = list(range(5))\nbiggest = max(base)\n")
+    out = run(shell, "%stratum show")
+    assert "shared steps:" in out.stdout and "base = list(range(5))   (a, b)" in out.stdout
+    assert "Widget" not in out.stdout and out.outputs == []  # no rich display, just text
 
 
 SHARED_THEN_DROPPED = "import numpy as np\nbase = np.arange(100_000)\ntotal = int(base.sum())\nbase = None\n"
@@ -172,3 +248,84 @@ def test_whole_corpus_as_notebook_cells_leaves_the_kernel_as_sequential_executio
     names = {k: v for k, v in plain.items() if not k.startswith("_")}
     kernel = {k: shell.user_ns[k] for k in names if k in shell.user_ns}
     assert first_difference(names, kernel) is None
+
+
+def test_run_defaults_come_from_the_ipython_configuration(tmp_path):
+    from traitlets import TraitError
+    from traitlets.config.loader import PyFileConfigLoader
+
+    (tmp_path / "ipython_config.py").write_text(
+        "c.StratumMagics.jobs = 1\n"
+        "c.StratumMagics.timeout = 30.0\n"
+        "c.StratumMagics.memory = '1GB'\n"
+        "c.StratumMagics.backend = 'python'\n"
+        "c.StratumMagics.cache = '/tmp/stratum-cache'\n"
+    )
+    config = PyFileConfigLoader("ipython_config.py", path=str(tmp_path)).load_config()
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance(config=config, history_length=0)
+    shell.history_manager.enabled = False
+    try:
+        run(shell, "%load_ext stratum_jupyter")
+        magics = shell.magics_manager.registry["StratumMagics"]
+        assert (magics.jobs, magics.timeout, magics.memory, magics.backend, magics.cache) == (1, 30.0, "1GB", "python", "/tmp/stratum-cache")
+        calls = []
+        real_run = magics.batch.run
+        magics.batch.run = lambda **options: calls.append(options) or real_run(**options)
+        run(shell, "%%stratum -n a --isolated\nx = 1\n")
+        run(shell, "%stratum run")
+        assert {k: calls[0][k] for k in ("jobs", "timeout", "memory", "backend")} == {"jobs": 1, "timeout": 30.0, "memory": "1GB", "backend": "python"}
+        run(shell, "%%stratum -n b --isolated\ny = 2\n")
+        run(shell, "%stratum run --jobs 2 --memory 2GB")  # options win over the configuration
+        assert (calls[1]["jobs"], calls[1]["memory"], calls[1]["backend"]) == (2, "2GB", "python")
+        assert shell.user_ns["y"] == 2
+        run(shell, "%config StratumMagics.jobs = 3")
+        assert magics.jobs == 3
+        with pytest.raises(TraitError, match="StratumMagics.memory memory budget must look like 4GB"):
+            magics.memory = "lots"
+        with pytest.raises(TraitError, match="StratumMagics.jobs must be a positive integer, got '0'"):
+            magics.jobs = 0
+        assert (magics.memory, magics.jobs) == ("1GB", 3)
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_progress_bar_is_drawn_only_on_a_terminal(monkeypatch):
+    import io
+
+    from stratum_jupyter.progress import Progress, progress_kind
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, drawn in ((io.StringIO(), False), (Terminal(), True)):
+        bar = Progress(2, stream=stream, interval=0)
+        for status in ("running", "done", "running", "done"):
+            bar({"status": status, "pipeline": "p1"})
+        bar.close()
+        assert ("\r" in stream.getvalue() and "\x1b[K" in stream.getvalue() and "2/2 steps" in stream.getvalue()) == drawn
+        assert (stream.getvalue() == "") != drawn
+    monkeypatch.setattr("sys.__stderr__", io.StringIO())
+    assert progress_kind(None) is None
+    monkeypatch.setattr("sys.__stderr__", Terminal())
+    assert progress_kind(None) == "terminal"
+    assert progress_kind(type("KernelShell", (), {"kernel": object()})()) == "widget"
+
+
+def test_terminal_ipython_with_output_redirected_to_a_file_writes_no_control_characters(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "ip = get_ipython(); ip.run_cell('%load_ext stratum_jupyter'); "
+        "[ip.run_cell(f'%%stratum --isolated -n c{i}\\nimport time\\ntime.sleep(0.3)\\nv = {i}\\n') for i in range(3)]; "
+        "ip.run_cell('%stratum run --jobs 2'); print('values', v)"
+    )
+    log = tmp_path / "out.log"
+    with log.open("wb") as out:
+        done = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner", "--colors=nocolor", "-c", code],
+                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmp_path, timeout=300)
+    text = log.read_bytes()
+    assert done.returncode == 0 and b"ran 3 pipelines (3 ok)" in text and b"values 2" in text, text.decode()
+    assert b"\r" not in text and b"\x1b" not in text, text
