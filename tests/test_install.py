@@ -40,10 +40,15 @@ def _run(*command: str | Path, cwd: Path | None = None, env: dict | None = None,
     return done.stdout + done.stderr
 
 
+# Compiled Rust dependencies are kept between runs and shared by the wheel and the sdist builds,
+# as pip's and npm's caches are: the clone, its build and the virtual environment are new each time.
+CARGO_TARGET = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stratum-jupyter-install-test" / "cargo-target"
+
+
 def _environment() -> dict[str, str]:
-    # pip's and npm's caches stay the user's; only the virtual environment is new
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PIP_REQUIRE_VIRTUALENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["CARGO_TARGET_DIR"] = str(CARGO_TARGET)
     return env
 
 
