@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .capture import Step
+from .frontend import plural
 
 KERNEL = -1  # lineage of the non-isolated cells: they share the kernel namespace, in order
 RNG = "@rng"
@@ -327,7 +328,7 @@ class BatchGraph:
         """Human summary: pipelines, steps captured, unique steps, which are shared by whom."""
         users = self.pipelines_by_key()
         lines = [
-            f"{len(self.pipelines)} pipelines, {self.captured_steps()} steps captured, "
+            f"{plural(len(self.pipelines), 'pipeline')}, {plural(self.captured_steps(), 'step')} captured, "
             f"{self.unique_steps()} unique after merging"
         ]
         shown = set()

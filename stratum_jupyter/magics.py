@@ -111,6 +111,8 @@ class StratumMagics(Magics):
             f"batch: {plural(len(graph.pipelines), 'pipeline')}, {plural(graph.captured_steps(), 'step')}, "
             f"{graph.unique_steps()} unique"
         )
+        if args.isolated and self.backend == "processes":
+            self.batch.prewarm(self.jobs)  # worker processes import the cell's libraries meanwhile
         if args.show:
             self._show()
         if args.run:
@@ -173,9 +175,11 @@ class StratumMagics(Magics):
         if stats.get("memory_waits") or stats.get("spilled"):
             memory_note = (f"; {plural(stats.get('memory_waits', 0), 'wait')} for memory, "
                            f"{plural(stats.get('spilled', 0), 'output')} spilled to disk")
+        lost = [f"{r.name}.{n}" for r in run.values() for n in r.untransferable]
+        untransferable = f"; could not come back from workers: {', '.join(lost)}" if lost else ""
         print(
             f"ran {plural(len(run), 'pipeline')} ({summary}): {plural(stats.get('captured_steps', 0), 'step')}, "
-            f"{stats.get('executed', 0)} executed{memory_note} — results in stratum_results"
+            f"{stats.get('executed', 0)} executed{memory_note}{untransferable} — results in stratum_results"
         )
 
     def _replay(self, run: RunResult) -> None:

@@ -333,3 +333,13 @@ def test_terminal_ipython_with_output_redirected_to_a_file_writes_no_control_cha
     text = log.read_bytes()
     assert done.returncode == 0 and b"ran 3 pipelines (3 ok)" in text and b"values 2" in text, text.decode()
     assert b"\r" not in text and b"\x1b" not in text, text
+
+
+@pytest.mark.skipif(not HAS_NATIVE, reason="worker processes need the Rust runtime")
+def test_values_that_cannot_leave_a_worker_are_listed_not_dropped(shell):
+    run(shell, "%%stratum --isolated -n gen\nsquares = (i * i for i in range(3))\nx = 1\n")
+    out = run(shell, "%stratum run")
+    result = shell.user_ns["stratum_results"]["gen"]
+    assert result.status == "ok" and result.namespace == {"x": 1} and result.untransferable == ["squares"]
+    assert "could not come back from workers: gen.squares" in out.stdout
+    assert shell.user_ns["x"] == 1 and "squares" not in shell.user_ns
