@@ -23,7 +23,7 @@ from typing import Any
 
 from .compare import first_difference
 
-__all__ = ["PlainResult", "VerifyRow", "run_plain", "verify_scripts", "format_rows", "SCRATCH_DIR"]
+__all__ = ["PlainResult", "VerifyRow", "run_plain", "plain_results", "verify_scripts", "format_rows", "SCRATCH_DIR"]
 
 SCRATCH_DIR = ".stratum_tmp"
 """The only folder corpus scripts write to; cleared before each run so both start alike."""
@@ -111,7 +111,8 @@ def _format_error(exc: BaseException) -> str:
 
 
 def verify_scripts(
-    paths: list[str], jobs: int | None = None, memory: str | int | None = None, backend: str | None = None
+    paths: list[str], jobs: int | None = None, memory: str | int | None = None, backend: str | None = None,
+    expected: dict[str, PlainResult] | None = None,
 ) -> list[VerifyRow]:
     """Run ``paths`` plainly one after another, then as one batch; compare per script.
 
@@ -119,13 +120,13 @@ def verify_scripts(
     The working directory is left as it is; ``.stratum_tmp`` is deleted before each of
     the two runs and the global random generators are reset to the same state, so both
     runs start alike. Names a worker could not send back (``untransferable``) are not compared:
-    the row's detail lists them.
+    the row's detail lists them. ``expected``: plain results from an earlier call of
+    :func:`plain_results` on the same paths, to compare several batch runs with one reference.
     """
     scripts = _read_scripts(paths)
     rng_state = _rng_state()
-
-    _clear_scratch()
-    expected = {name: run_plain(code, name) for name, code in scripts}
+    if expected is None:
+        expected = plain_results(paths)
 
     _clear_scratch()
     _restore_rng_state(rng_state)
@@ -142,6 +143,16 @@ def verify_scripts(
         note = f"untransferable: {', '.join(untransferable)}" if detail is None and untransferable else detail
         rows.append(VerifyRow(name, "identical" if detail is None else "mismatch", note))
     return rows
+
+
+def plain_results(paths: list[str]) -> dict[str, PlainResult]:
+    """Each script run plainly, one after another from a clean scratch folder (the reference
+    :func:`verify_scripts` compares with); the global random generators are left as they were."""
+    rng_state = _rng_state()
+    _clear_scratch()
+    results = {name: run_plain(code, name) for name, code in _read_scripts(paths)}
+    _restore_rng_state(rng_state)
+    return results
 
 
 def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:

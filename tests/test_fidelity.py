@@ -19,7 +19,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from stratum_jupyter.compare import first_difference  # noqa: E402
-from stratum_jupyter.verify import SCRATCH_DIR, format_rows, run_plain, verify_scripts  # noqa: E402
+from stratum_jupyter.verify import SCRATCH_DIR, format_rows, plain_results, run_plain, verify_scripts  # noqa: E402
 
 CORPUS = REPO_ROOT / "tests" / "corpus"
 SCRIPTS = sorted(CORPUS.glob("*.py"))
@@ -104,6 +104,14 @@ def _require_engine() -> None:
     pytest.importorskip("stratum_jupyter._native")
 
 
+@pytest.fixture(scope="module")
+def plain_corpus():
+    """The plain reference, computed once for every batch configuration below."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(REPO_ROOT)
+        return plain_results([str(p) for p in SCRIPTS])
+
+
 @pytest.fixture(
     scope="module",
     params=[
@@ -115,7 +123,7 @@ def _require_engine() -> None:
     # outputs travel through files anyway, and workers are not ended below a floor budget)
     ids=["processes-jobs-default", "processes-jobs-1", "processes-spill-everything", "threads-jobs-default", "threads-spill-everything"],
 )
-def corpus_rows(request, tmp_path_factory):
+def corpus_rows(request, tmp_path_factory, plain_corpus):
     _require_engine()
     from stratum_jupyter.spill import SpillStore
 
@@ -126,7 +134,7 @@ def corpus_rows(request, tmp_path_factory):
         mp.chdir(REPO_ROOT)
         mp.setenv("STRATUM_CACHE_DIR", str(tmp_path_factory.mktemp("spill")))
         mp.setattr(SpillStore, "reload", lambda self, node, handle: reloads.append(node) or reload(self, node, handle))
-        rows = verify_scripts([str(p) for p in SCRIPTS], jobs=jobs, memory=memory, backend=backend)
+        rows = verify_scripts([str(p) for p in SCRIPTS], jobs=jobs, memory=memory, backend=backend, expected=plain_corpus)
     print(format_rows(rows))
     if memory is not None and backend == "threads":
         assert len(reloads) >= 10, "the corpus shares loads between scripts: their outputs must have been spilled"
