@@ -18,6 +18,7 @@ from .progress import Progress
 from .results import PipelineResult, RunResult, write_back
 from .runtime import DEFAULT_BACKEND, get_backend
 from .runtime.pool import get_pool, threads_per_worker
+from .smoke import SmokeReport, run_smoke
 from .spill import SpillStore, cache_dir
 from .streams import routed_output
 
@@ -47,6 +48,7 @@ class Batch:
         self.listeners: list[Callable[[dict], None]] = []
         self._captured = 0
         self._last_graph: BatchGraph | None = None
+        self.sample_rows: int | None = None  # set on a smoke run's batch: readers return this many rows
 
     # -- capture ------------------------------------------------------------------------------
     def add(self, code: str, name: str | None = None, isolated: bool = False) -> Pipeline:
@@ -132,6 +134,8 @@ class Batch:
         backend: str = DEFAULT_BACKEND,
         progress: str | None = None,
         memory: str | int | None = None,
+        smoke: int | None = None,
+        on_smoke: Callable[[SmokeReport], None] | None = None,
     ) -> RunResult:
         """Run every pending pipeline as one batch; returns the results of this run.
 
@@ -140,17 +144,27 @@ class Batch:
         (a bar on stderr) or "widget" (an ipywidgets bar, in notebooks). ``memory``: budget
         such as "4GB" (default: half the machine's memory); steps that would exceed it wait.
         ``backend``: "processes" (isolated pipelines in worker processes), "threads", "python"
-        or "dask" (see :mod:`stratum_jupyter.runtime`).
+        or "dask" (see :mod:`stratum_jupyter.runtime`). ``smoke``: first run the isolated
+        candidates on the first ``smoke`` rows of each file read with pandas, then everything in
+        full; the result's ``.smoke`` (also passed to ``on_smoke`` as soon as it is known) says
+        which failed on the sample and why (see :mod:`stratum_jupyter.smoke`).
         """
         if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
             raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if smoke is not None and (not isinstance(smoke, int) or isinstance(smoke, bool) or smoke < 1):
+            raise ValueError(f"smoke must be a positive number of rows, got {smoke!r}")
         jobs = jobs or os.cpu_count() or 1
         budget = parse_size(memory) if memory is not None else default_budget()
         run_plan = get_backend(backend)
         if not self.pending:
             return RunResult()
+        report = None
+        if smoke is not None:
+            report = run_smoke(self, smoke, jobs=jobs, timeout=timeout, backend=backend, memory=memory)
+            if on_smoke is not None:
+                on_smoke(report)
         graph = self.graph()
         plan = build_plan(graph)
         listeners = list(self.listeners)
@@ -182,6 +196,7 @@ class Batch:
         write_back(self.namespace, results)
         run = RunResult(results)
         run.stats = dict(stats)
+        run.smoke = report
         run.stats.update(
             pipelines=len(results), captured_steps=graph.captured_steps(), unique_steps=graph.unique_steps(),
             executed=sum(1 for n in graph.nodes if n.kind == "exec"),
@@ -214,6 +229,7 @@ class Batch:
         return Workers(
             pool=get_pool(), threads=threads_per_worker(jobs), modules=self._isolated_imports(),
             memory_limit=memory_limit, exchange=tempfile.mkdtemp(prefix="exchange-", dir=root),
+            sample_rows=self.sample_rows,
         )
 
 

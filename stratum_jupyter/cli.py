@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .frontend import add_run_options
+from .frontend import add_agent_options, add_run_options
 from .progress import progress_kind
 from .runtime import DEFAULT_BACKEND
 
@@ -38,13 +38,24 @@ def _command_run(args: argparse.Namespace) -> int:
     if not batch.pending:
         print("stratum run: nothing to run", file=sys.stderr)
         return 1
-    results = batch.run(jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress_kind(), memory=args.memory)
+    notes = sys.stderr if args.json else sys.stdout  # with --json, stdout carries the document alone
+    results = batch.run(
+        jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress_kind(), memory=args.memory,
+        smoke=args.smoke, on_smoke=lambda report: print(report.text(), file=notes, flush=True),
+    )
+    if args.json:
+        print(results.to_json())
+        return _exit_code(results)
     for result in results.values():
         if result.stdout:
             print(f"── {result.name} ──\n{result.stdout}", end="" if result.stdout.endswith("\n") else "\n")
         if result.error:
             print(f"── {result.name} [{result.status}] ──\n{result.error}", file=sys.stderr)
     print(results.table().to_string())
+    return _exit_code(results)
+
+
+def _exit_code(results) -> int:
     return 0 if all(r.status == "ok" for r in results.values()) else 1
 
 
@@ -73,10 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     script_help = "a Python script; each runs isolated, as `python SCRIPT` would, in the current directory"
     run = commands.add_parser(
         "run", help="run scripts as one batch (each isolated) and print the leaderboard",
-        description="Run scripts as one batch, each isolated, and print the leaderboard; exit 1 if any failed.",
+        description="Run scripts as one batch, each isolated, and print the leaderboard (or, with --json, one JSON "
+        "document); exit 1 if any failed.",
     )
     run.add_argument("scripts", nargs="+", metavar="SCRIPT", help=script_help)
     add_run_options(run)
+    add_agent_options(run)
     run.set_defaults(handler=_command_run, backend=DEFAULT_BACKEND)
     verify = commands.add_parser(
         "verify", help="compare batch results with plain sequential execution",

@@ -80,9 +80,11 @@ class RemotePipeline:
     """
 
     def __init__(
-        self, pipeline: Pipeline, pool: WorkerPool, threads: int, modules: list[str], memory_limit: int | None
+        self, pipeline: Pipeline, pool: WorkerPool, threads: int, modules: list[str], memory_limit: int | None,
+        sample_rows: int | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.sample_rows = sample_rows  # a smoke run: the worker cuts pandas readers to this many rows
         self.pool = pool
         self.threads = threads
         self.modules = modules
@@ -101,7 +103,8 @@ class RemotePipeline:
         if self.worker is None:
             self.worker = self.pool.acquire(self.threads, self.modules)
             self.worker.send(
-                "start", cwd=os.getcwd(), path=list(sys.path), filename=self.pipeline.filename, code=self.pipeline.code
+                "start", cwd=os.getcwd(), path=list(sys.path), filename=self.pipeline.filename, code=self.pipeline.code,
+                sample_rows=self.sample_rows,
             )
         return self.worker
 
@@ -181,7 +184,7 @@ class Execution:
         self.kernel = kernel
         self.exchange = workers.exchange if workers is not None else None
         self.remote: list[RemotePipeline | None] = [
-            RemotePipeline(p, workers.pool, workers.threads, workers.modules, workers.memory_limit)
+            RemotePipeline(p, workers.pool, workers.threads, workers.modules, workers.memory_limit, workers.sample_rows)
             if workers is not None and p.isolated else None
             for p in graph.pipelines
         ]
@@ -507,6 +510,7 @@ class Workers:
     modules: list[str]
     memory_limit: int | None
     exchange: str
+    sample_rows: int | None = None  # a smoke run (see smoke.py): pandas readers return this many rows
 
 
 __all__ = ["Execution", "Outcome", "Workers"]

@@ -13,6 +13,14 @@ from .runtime import BACKENDS, DEFAULT_BACKEND
 JOBS_HELP = "steps run in parallel (default: the CPU count)"
 TIMEOUT_HELP = 'per-pipeline time limit; a pipeline past it gets status "timeout" and the batch goes on (default: none)'
 BACKEND_HELP = f"executor, one of {', '.join(BACKENDS)} (default: {DEFAULT_BACKEND}; see stratum_jupyter.runtime)"
+JSON_HELP = (
+    "print only one JSON document on stdout: per pipeline its status, error, scores, bound names and output tail "
+    "(format: README, 'JSON for agents'); the summary and the smoke report go to stderr"
+)
+SMOKE_HELP = (
+    "first run the isolated candidates on the first ROWS rows of each file they read with pandas and report which "
+    "fail and where; then run everything in full (the full run alone decides statuses)"
+)
 
 
 def positive_int(text: str) -> int:
@@ -58,6 +66,12 @@ def add_run_options(parser, timeout: bool = True, backend: bool = True) -> None:
     parser.add_argument("--memory", metavar="SIZE", type=memory_size, default=None, help=MEMORY_HELP)
     if backend:
         parser.add_argument("--backend", metavar="NAME", default=None, choices=BACKENDS, help=BACKEND_HELP)
+
+
+def add_agent_options(parser) -> None:
+    """``--json`` and ``--smoke ROWS``: the options of ``run`` for agents."""
+    parser.add_argument("--json", action="store_true", help=JSON_HELP)
+    parser.add_argument("--smoke", metavar="ROWS", type=positive_int, default=None, help=SMOKE_HELP)
 
 
 def plural(count: int, noun: str) -> str:

@@ -15,14 +15,14 @@ from IPython.display import display
 from traitlets import Enum, Float, Integer, TraitError, Unicode, validate
 
 from .batch import Batch
-from .frontend import add_run_options, identifier, memory_size, plural, positive_int, positive_seconds
+from .frontend import add_agent_options, add_run_options, identifier, memory_size, plural, positive_int, positive_seconds
 from .memory import MEMORY_HELP
 from .progress import progress_kind
 from .results import RunResult
 from .runtime import BACKENDS, DEFAULT_BACKEND
 
 SUBCOMMANDS = ("run", "show", "explain", "results", "clear", "status")
-_RUN = f"%stratum run [--jobs N] [--timeout SECONDS] [--memory SIZE] [--backend {'|'.join(BACKENDS)}]"
+_RUN = f"%stratum run [--jobs N] [--timeout SECONDS] [--memory SIZE] [--backend {'|'.join(BACKENDS)}] [--json] [--smoke ROWS]"
 _CELL = "%%stratum [-n NAME] [--isolated] [--run] [--show]   (first line of a cell: capture the cell)"
 RUN_USAGE, CELL_USAGE = f"usage: {_RUN}", f"usage: {_CELL}"
 USAGE = f"usage: {_RUN}\n       %stratum show | explain | results | clear | status\n       {_CELL}"
@@ -31,6 +31,7 @@ USAGE = f"usage: {_RUN}\n       %stratum show | explain | results | clear | stat
 # `%stratum run`'s options; MagicArgumentParser raises UsageError where argparse would exit.
 RUN_PARSER = MagicArgumentParser(prog="%stratum run", description="Run every captured, not yet run pipeline as one batch.")
 add_run_options(RUN_PARSER)
+add_agent_options(RUN_PARSER)
 
 
 def _parse(parse, line: str, command: str, usage: str):
@@ -134,6 +135,7 @@ class StratumMagics(Magics):
                 args.timeout if args.timeout is not None else self.timeout,
                 args.backend or self.backend,
                 args.memory if args.memory is not None else self.memory,
+                as_json=args.json, smoke=args.smoke,
             )
         if rest:
             raise UsageError(f"%stratum {command}: takes no arguments, got {rest!r}\n{USAGE}")
@@ -151,21 +153,28 @@ class StratumMagics(Magics):
             print(self._status())
         return None
 
-    def _run(self, jobs: int | None, timeout: float | None, backend: str, memory: str | None) -> None:
+    def _run(
+        self, jobs: int | None, timeout: float | None, backend: str, memory: str | None,
+        as_json: bool = False, smoke: int | None = None,
+    ) -> None:
         if not self.batch.pending:
             raise UsageError("%stratum run: the batch is empty: capture cells with %%stratum first")
         pending = [p.name for p in self.batch.pending]
+        notes = sys.stderr if as_json else sys.stdout  # with --json, stdout carries the document alone
         try:
-            run = self.batch.run(jobs=jobs, timeout=timeout, backend=backend, progress=progress_kind(self.shell), memory=memory)
+            run = self.batch.run(
+                jobs=jobs, timeout=timeout, backend=backend, progress=progress_kind(self.shell), memory=memory,
+                smoke=smoke, on_smoke=lambda report: print(report.text(), file=notes, flush=True),
+            )
         except KeyboardInterrupt:
             self.shell.user_ns["stratum_results"] = self.batch.results
-            self._replay(RunResult([self.batch.results[n] for n in pending if n in self.batch.results]))
+            self._show_results(RunResult([self.batch.results[n] for n in pending if n in self.batch.results]), as_json)
             print("interrupted: completed pipelines were written back", file=sys.stderr)
             return
         except ValueError as error:  # a bad value that reached Batch.run (e.g. from configuration)
             raise UsageError(f"%stratum run: {error}") from None
         self.shell.user_ns["stratum_results"] = self.batch.results
-        self._replay(run)
+        self._show_results(run, as_json)
         counts: dict[str, int] = {}
         for result in run.values():
             counts[result.status] = counts.get(result.status, 0) + 1
@@ -179,8 +188,16 @@ class StratumMagics(Magics):
         untransferable = f"; could not come back from workers: {', '.join(lost)}" if lost else ""
         print(
             f"ran {plural(len(run), 'pipeline')} ({summary}): {plural(stats.get('captured_steps', 0), 'step')}, "
-            f"{stats.get('executed', 0)} executed{memory_note}{untransferable} — results in stratum_results"
+            f"{stats.get('executed', 0)} executed{memory_note}{untransferable} — results in stratum_results",
+            file=notes,
         )
+
+    def _show_results(self, run: RunResult, as_json: bool) -> None:
+        """The JSON document alone on stdout, or each pipeline's output replayed."""
+        if as_json:
+            print(run.to_json(), flush=True)
+        else:
+            self._replay(run)
 
     def _replay(self, run: RunResult) -> None:
         """Printed output and displays, grouped per pipeline in capture order."""
@@ -256,6 +273,11 @@ The defaults of run's options come from the IPython configuration, e.g. ``ipytho
   c.StratumMagics.memory = "8GB"    # --memory
   c.StratumMagics.backend = "{DEFAULT_BACKEND}"  # --backend
   c.StratumMagics.cache = "~/stratum-cache"  # stored for the persistent cache (not used yet)
+
+With ``--json`` the pipelines' printed output is not replayed: stdout carries only the JSON
+document (also ``stratum_results.to_json()``; format in the README, "JSON for agents"), and the
+summary line and the smoke report go to stderr. With ``--smoke ROWS`` the smoke report is
+printed as soon as the smoke run ends, before the full run; statuses come from the full run.
 
 Misuse (unknown subcommand or option, a bad value, running an empty batch) raises UsageError.
 """

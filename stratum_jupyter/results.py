@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .smoke import SmokeReport
 
 STATUSES = ("ok", "failed", "timeout", "crashed", "skipped", "cancelled")
 
@@ -39,6 +44,7 @@ class RunResult(Mapping[str, PipelineResult]):
     def __init__(self, results: list[PipelineResult] | None = None) -> None:
         self._results: dict[str, PipelineResult] = {r.name: r for r in results or []}
         self.stats: dict = {}
+        self.smoke: SmokeReport | None = None  # the smoke run before this run, if one was asked for
 
     def __getitem__(self, name: str) -> PipelineResult:
         return self._results[name]
@@ -53,6 +59,14 @@ class RunResult(Mapping[str, PipelineResult]):
         """Merge a later run's results (later wins for a name captured again)."""
         self._results.update(other._results)
         self.stats = other.stats
+        self.smoke = other.smoke
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The agents' form: one JSON document with every pipeline's status, scores, names, output
+        tail and error (format: README, "JSON for agents"; built by :mod:`.json_report`)."""
+        from .json_report import run_json
+
+        return run_json(self, indent=indent)
 
     def table(self):
         """Leaderboard as a pandas DataFrame: one row per pipeline, numeric results as columns."""
@@ -62,7 +76,7 @@ class RunResult(Mapping[str, PipelineResult]):
         for result in self._results.values():
             row = {"pipeline": result.name, "status": result.status, "seconds": round(result.seconds, 4)}
             for key, value in result.namespace.items():
-                if _is_score(key, value):
+                if is_score_name(key) and isinstance(value, numbers.Real) and not isinstance(value, bool):
                     row[key] = float(value)
             rows.append(row)
         frame = pd.DataFrame(rows)
@@ -81,11 +95,31 @@ class RunResult(Mapping[str, PipelineResult]):
         return repr(self.table())
 
 
-def _is_score(name: str, value: object) -> bool:
-    if name.startswith("_") or isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    lowered = name.lower()
-    return any(w in lowered for w in ("score", "acc", "auc", "r2", "f1", "rmse", "mae", "mse", "loss", "precision", "recall"))
+SCORE_WORDS = ("score", "acc", "auc", "r2", "f1", "rmse", "mae", "mse", "loss", "precision", "recall")
+
+
+def is_score_name(name: str) -> bool:
+    """Whether a bound name looks like a metric (``score``, ``cv_scores``, ``rmse``, ``val_acc``…):
+    the leaderboard's columns and the JSON report's ``scores``."""
+    return not name.startswith("_") and any(w in name.lower() for w in SCORE_WORDS)
+
+
+def failure_line(result: PipelineResult) -> int | None:
+    """The line of the cell where a pipeline stopped: the innermost frame of the cell in its
+    traceback, else the line its cause names (time limit, crash); None when it completed."""
+    if result.status == "ok":
+        return None
+    frames = re.findall(rf'File "{re.escape(f"<cell {result.name}>")}", line (\d+)', result.error or "")
+    if frames:
+        return int(frames[-1])
+    found = re.search(r"(?:at|running) line (\d+)", result.cause or "")
+    return int(found.group(1)) if found else None
+
+
+def exception_line(error: str | None) -> str | None:
+    """The last line of a traceback: ``KeyError: 'price'``."""
+    lines = [line for line in (error or "").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else None
 
 
 def write_back(namespace: MutableMapping[str, object], results: list[PipelineResult]) -> None:

@@ -6,7 +6,8 @@ load, so the limit must be there before any library loads). It serves requests f
 over the connection on FD, one at a time:
 
 - ``import``: load libraries ahead of the first step (no reply), so candidates find them warm;
-- ``start``: a fresh namespace for the next pipeline, in the kernel's working directory;
+- ``start``: a fresh namespace for the next pipeline, in the kernel's working directory (for a
+  smoke run, with pandas readers cut to a sample until ``collect``: :mod:`..smoke`);
 - ``step``: bind outputs that other processes computed (files written by :func:`publish`), run
   one statement, and, when other pipelines reuse it, publish its outputs to a file;
 - ``collect``: the pipeline's namespace, pickled, with the names that cannot travel.
@@ -26,7 +27,7 @@ import signal
 import sys
 import time
 
-from .. import isolation, transfer
+from .. import isolation, smoke, transfer
 from ..transfer import load_published, publish
 from ..errors import StepError
 from ..streams import StepOutput, capturing, routed_output
@@ -76,7 +77,11 @@ class Worker:
             except BaseException:  # noqa: BLE001 - the cell will report it when it imports
                 pass
 
-    def on_start(self, cwd: str, path: list[str], filename: str, code: str) -> None:
+    def on_start(self, cwd: str, path: list[str], filename: str, code: str, sample_rows: int | None = None) -> None:
+        # A smoke run's reader patches end with its pipeline (here or at collect), never later.
+        smoke.end()
+        if sample_rows is not None:
+            smoke.begin(sample_rows)
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # for tracebacks
         os.chdir(cwd)
@@ -144,6 +149,7 @@ class Worker:
         self._bind(bindings)
         names = {n: v for n, v in self.namespace.items() if not (n.startswith("__") and n.endswith("__"))}
         data, untransferable = transfer.dumps_namespace(names)
+        smoke.end()
         return {"data": data, "untransferable": untransferable}
 
 
