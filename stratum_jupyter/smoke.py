@@ -11,7 +11,8 @@ What keeps the smoke run from touching the full run:
 - it binds nothing in the kernel namespace (its own batch, with a throwaway namespace);
 - kernel cells (not ``--isolated``) are not smoke-tested: they read and mutate kernel state;
 - candidates that write files, or read a file another pending candidate writes, are not
-  smoke-tested: the full run must not see sample-derived files;
+  smoke-tested: the full run must not see sample-derived files; nor are candidates that call no
+  pandas reader: on their data the smoke run would be the full run again;
 - the readers are patched only for the smoke run — in the kernel around it, and in each worker
   process from ``start`` to ``collect`` (and undone at the next ``start`` in any case) — and the
   global RNG states (numpy, random) are put back as they were before it.
@@ -19,6 +20,7 @@ What keeps the smoke run from touching the full run:
 
 from __future__ import annotations
 
+import ast
 import functools
 import random
 import time
@@ -172,7 +174,19 @@ def smoke_exclusions(pipelines: list["Pipeline"]) -> dict[str, str]:
             excluded[pipeline.name] = "writes files"
         elif any(f.mode == "r" and f.path in written for f in files):
             excluded[pipeline.name] = "reads a file another candidate writes"
+        elif not _calls_a_reader(pipeline):
+            excluded[pipeline.name] = "calls no pandas reader: nothing to sample"
     return excluded
+
+
+def _calls_a_reader(pipeline: "Pipeline") -> bool:
+    """Whether the cell calls ``pd.read_csv(...)``, ``read_parquet(...)`` or another sampled reader
+    anywhere, functions it defines included."""
+    readers = {*ROW_LIMITED, *CUT_AFTER}
+    return any(
+        isinstance(node, ast.Call) and (getattr(node.func, "attr", None) in readers or getattr(node.func, "id", None) in readers)
+        for step in pipeline.steps for node in ast.walk(step.tree)
+    )
 
 
 def run_smoke(batch: "Batch", rows: int, **run_options) -> SmokeReport:

@@ -151,15 +151,18 @@ def test_readers_are_cut_and_restored(tmp_path):
     assert random.random() == expected  # as if it had not
 
 
-def test_candidates_reading_a_file_another_writes_are_left_out(tmp_path, monkeypatch):
+def test_writers_their_readers_and_candidates_without_readers_are_left_out(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_data(tmp_path)
     batch = Batch()
     batch.add(HEAD + "df.head(3).to_csv('small.csv', index=False)\n", name="producer", isolated=True)
     batch.add("import pandas as pd\nsmall = pd.read_csv('small.csv')\n", name="consumer", isolated=True)
+    batch.add("from sklearn.datasets import load_iris\nX, y = load_iris(return_X_y=True)\n", name="no_reader", isolated=True)
     report = run_smoke(batch, 5, backend="python")
-    assert report.tested == [] and set(report.skipped) == {"producer", "consumer"}
-    assert report.skipped["consumer"] == "reads a file another candidate writes"
+    assert report.tested == [] and report.skipped == {
+        "producer": "writes files", "consumer": "reads a file another candidate writes",
+        "no_reader": "calls no pandas reader: nothing to sample",
+    }
     assert not (tmp_path / "small.csv").exists() and batch.pending  # nothing ran, the batch is untouched
 
 
