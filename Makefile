@@ -79,12 +79,13 @@ test: node-test browser-test
 bench: setup
 	$(VPY) -m stratum_jupyter.cli bench
 
-# `stratum bench --quick` once, as a smoke test: every workload needs medians, ratios and a verdict.
+# `stratum bench --quick` once, as a smoke test: every workload needs medians (mode f on aide only),
+# ratios, peak PSS and an identical verdict.
 bench-smoke: setup
 	mkdir -p test-artifacts
 	$(VENV)/bin/stratum bench --quick --json test-artifacts/bench-quick.json
 	$(VPY) -c "import json; r = json.load(open('test-artifacts/bench-quick.json')); \
-	w = r['workloads']; assert w and all(set(x['medians']) == set('abcde') and x['ratios'] and x['fidelity']['verdict'] == 'identical' for x in w.values()), w; \
+	w = r['workloads']; assert w and all(set(x['medians']) == set('abcdef' if n == 'aide' else 'abcde') and x['ratios'] and x['fidelity']['verdict'] == 'identical' and all(e['peak_pss_mb'] for e in x['modes'].values()) for n, x in w.items()), w; \
 	print('bench smoke: ok for', ', '.join(w))"
 
 test: bench-smoke

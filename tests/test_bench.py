@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from stratum_jupyter.bench import add_arguments, run_from_args
+from stratum_jupyter.bench.aide import BUG_ERRORS, candidates
 from stratum_jupyter.bench.generators import WORKLOADS, generate
-from stratum_jupyter.bench.modes import CHILD, ModeRun, child_env
+from stratum_jupyter.bench.modes import CHILD, MODES, THREAD_ENV, ModeRun, child_env
+from stratum_jupyter.bench.pss import tree_pss_bytes
 from stratum_jupyter.bench.report import WorkloadOutcome, build_report, to_markdown
 
 
@@ -32,7 +36,7 @@ def test_generators_are_deterministic(name: str, tmp_path: Path) -> None:
     c.write(tmp_path / "c")
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
     assert a.data != c.data
-    if name == "agent-session":  # the script mix depends on the seed too
+    if name in ("agent-session", "aide"):  # the script mix depends on the seed too
         assert [s.code for s in a.scripts] != [s.code for s in c.scripts]
 
 
@@ -64,7 +68,8 @@ def test_generated_scripts_run_plainly(tmp_path: Path) -> None:
         ok = [s for s in wl.scripts if s.name not in failing]
         piped = [s for s in ok if s.uses_pipeline]
         for memory, picks in ((False, ok[:1]), (True, piped[:1])):
-            env = child_env("c", tmp_path / "cache") if memory else child_env("b")
+            env = (child_env("c", tmp_path / "cache", pin_threads=wl.pin_threads) if memory
+                   else child_env("b", pin_threads=wl.pin_threads))
             for script in picks:
                 sub = "scripts_memory" if memory else "scripts"
                 proc = subprocess.run([sys.executable, f"{sub}/{script.name}.py"],
@@ -86,10 +91,90 @@ def test_failing_scripts_fail_like_scripts(tmp_path: Path) -> None:
     assert set(json.loads(meta.read_text())["statuses"].values()) == {"failed"}
 
 
+def test_aide_candidates_look_like_an_aide_run() -> None:
+    nodes = candidates(12, seed=0)
+    assert {c.model for c in nodes} == {"lgb", "xgb", "hgb"}
+    assert len({c.style for c in nodes}) == 3               # three drafts, three styles
+    assert {c.bug for c in nodes} == {None, *BUG_ERRORS}    # every kind of crash
+    assert 3 <= sum(c.bug is not None for c in nodes) <= 5
+    wl = generate("aide", rows=2000, scripts=60, seed=0)
+    assert len(wl.scripts) == 12 and not wl.pin_threads
+    codes = [s.code for s in wl.scripts]
+    assert any("KFold(n_splits=5, shuffle=True, random_state=" in c and ").split(X):" in c
+               for c in codes)
+    assert any("xgb.XGBRegressor(" in c and ('tree_method="hist"' in c or
+                                            '"tree_method": "hist"' in c) for c in codes)
+    assert all("random_state=" in c for c in codes)
+    assert not any("n_jobs" in c or "nthread" in c for c in codes)   # library default threads
+    # later candidates copy their parent's loading and feature engineering statement for statement
+    first_lines = [c.split("\n# 5-fold")[0] for c in codes]
+    assert len(set(first_lines)) < len(first_lines)
+
+
+def test_aide_scripts_fail_where_intended(tmp_path: Path) -> None:
+    """All candidates of a small aide run in one plain process: the ok ones print their mean RMSE;
+    each crashing one raises its intended error at its intended point."""
+    wl = generate("aide", rows=300, scripts=45, seed=0)
+    wl.write(tmp_path)
+    expected = wl.info["expected_errors"]
+    assert set(expected.values()) == {"KeyError", "ValueError", "OSError"}
+    out, meta = tmp_path / "records", tmp_path / "meta.json"
+    out.mkdir()
+    # pinned threads: behaviour is the same, and a loaded test machine stays fast
+    subprocess.run([sys.executable, str(CHILD), "exec", "--meta", str(meta), "--out", str(out),
+                    *map(str, wl.script_paths(tmp_path))],
+                   cwd=tmp_path, env=child_env("b"), check=True, timeout=600)
+    for script in wl.scripts:
+        record = pickle.loads((out / f"{script.name}.pkl").read_bytes())
+        names = set(record["values"])
+        error = expected.get(script.name)
+        if error is None:
+            assert record["status"] == "ok", record["error"]
+            assert record["stdout"].startswith("Mean CV RMSE: ")
+            assert {"fold_rmse", "final_model", "submission"} <= names
+            continue
+        assert record["status"] == "failed"
+        assert record["error"].strip().splitlines()[-1].startswith(f"{error}:"), record["error"]
+        if error == "KeyError":        # early: in the feature engineering, before X exists
+            assert "X" not in names and record["stdout"] == ""
+        elif error == "ValueError":    # in the middle: the first fit of the loop
+            assert pickle.loads(record["values"]["fold_rmse"]) == [] and "model" in names
+        else:                          # the last statement: everything else ran
+            assert record["stdout"].startswith("Mean CV RMSE: ") and "submission" in names
+
+
+def test_thread_env_applies_per_workload() -> None:
+    pinned = child_env("b", pin_threads=True)
+    assert all(pinned[k] == os.environ.get(k, v) for k, v in THREAD_ENV.items())
+    free = child_env("b", pin_threads=False)
+    assert all(free.get(k) == os.environ.get(k) for k in THREAD_ENV)
+
+
+def test_tree_pss_counts_child_processes() -> None:
+    code = "import time; b = bytearray(120 * 2**20); b[::4096] = b'x' * len(b[::4096]); " \
+           "print('ready', flush=True); time.sleep(60)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert child.stdout.readline().strip() == b"ready"
+        alone = tree_pss_bytes(child.pid)
+        assert alone >= 120 * 2**20
+        assert tree_pss_bytes(os.getpid()) >= alone     # this process plus that child
+    finally:
+        child.kill()
+        child.wait()
+    assert tree_pss_bytes(child.pid) == 0               # gone
+
+
+def test_mode_seconds_exclude_capture_and_setup() -> None:
+    assert ModeRun(wall_seconds=10.0, capture_seconds=1.0, setup_seconds=2.5).seconds == 6.5
+    assert MODES["f"].applies_to("aide") and not MODES["f"].applies_to("grid")
+
+
 def _fake_outcome(name: str) -> WorkloadOutcome:
     def runs(base: float) -> list[ModeRun]:
         return [ModeRun(wall_seconds=base + d, capture_seconds=0.1 if d == 0 else 0.0,
-                        peak_rss_kb=200_000, statuses={"s0": "ok", "s1": "failed"})
+                        peak_rss_kb=200_000, peak_pss_kb=300_000 + int(d * 1024),
+                        statuses={"s0": "ok", "s1": "failed"})
                 for d in (0.0, 0.5, 1.0)]
     return WorkloadOutcome(
         name=name, rows=100, script_names=["s0", "s1"],
@@ -110,8 +195,10 @@ def test_report_has_documented_keys() -> None:
     w = report["workloads"]["agent-session"]
     assert {"rows", "scripts", "modes", "medians", "ratios", "fidelity"} <= set(w)
     a = w["modes"]["a"]
-    assert {"seconds", "wall_seconds", "capture_seconds", "median", "peak_rss_mb",
-            "statuses"} <= set(a)
+    assert {"seconds", "wall_seconds", "capture_seconds", "setup_seconds", "median",
+            "peak_rss_mb", "peak_pss_mb", "statuses"} <= set(a)
+    assert a["peak_pss_mb"] == pytest.approx(300_000 / 1024 + 1, abs=0.1)   # the largest run
+    assert w["thread_env"] == THREAD_ENV
     assert a["median"] == pytest.approx(10.5)       # median of 9.9, 10.5, 11.0
     assert a["statuses"] == {"ok": 1, "failed": 1}
     assert w["ratios"]["vs_a"]["b"] == pytest.approx(10.5 / 4.5, rel=1e-3)
@@ -119,7 +206,7 @@ def test_report_has_documented_keys() -> None:
     assert report["verdict"] == "ok"
     json.dumps(report)
     md = to_markdown(report)
-    assert "| agent-session" in md and "(c) warm + sklearn memory" in md
+    assert "| agent-session" in md and "(c) warm + sklearn memory" in md and "peak PSS MB" in md
 
 
 def _smoke(tmp_path: Path, modes: str) -> dict:
@@ -128,11 +215,15 @@ def _smoke(tmp_path: Path, modes: str) -> dict:
     out = tmp_path / "bench.json"
     args = parser.parse_args(["--quick", "--rows", "300", "--scripts", "3", "--reps", "1",
                               "--modes", modes, "--json", str(out)])
-    assert run_from_args(args) == 0
+    rc = run_from_args(args)
     report = json.loads(out.read_text())
+    assert rc == 0, [(name, w["fidelity"]["mismatches"][:3],
+                      {m: e["error"][-1500:] for m, e in w["modes"].items() if e["error"]})
+                     for name, w in report["workloads"].items()]
     assert set(report["workloads"]) == set(WORKLOADS)
-    for w in report["workloads"].values():
-        assert set(w["medians"]) == set(modes.split(","))
+    for name, w in report["workloads"].items():
+        assert set(w["medians"]) == {m for m in modes.split(",") if MODES[m].applies_to(name)}
+        assert all(e["peak_pss_mb"] > 0 for e in w["modes"].values())
         assert all(v is not None and v > 0 for v in w["medians"].values())
         assert set(w["ratios"]) == {"vs_a", "vs_b"}
         assert w["fidelity"]["verdict"] == "identical"
@@ -145,9 +236,10 @@ def test_smoke_modes_abc(tmp_path: Path) -> None:
     assert report["workloads"]["agent-session"]["ratios"]["vs_a"]["a"] == 1.0
 
 
-def test_smoke_modes_de(tmp_path: Path) -> None:
+def test_smoke_modes_def(tmp_path: Path) -> None:
     pytest.importorskip("stratum_jupyter._native")
-    _smoke(tmp_path, "b,d,e")
+    report = _smoke(tmp_path, "b,d,e,f")
+    assert report["workloads"]["aide"]["thread_env"] == {}      # library default threads
 
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,7 +3,8 @@
 Workloads come from seeded generators (:mod:`.generators`); each mode (:mod:`.modes`) runs them
 in fresh child processes (:mod:`.child`), repeated, modes interleaved per repetition; every
 mode's per-script results are checked against the reference mode (:mod:`.fidelity`); the
-report (:mod:`.report`) is a JSON file and a Markdown table. Exit code 0 when every mode ran
+report (:mod:`.report`) is a JSON file and a Markdown table. A mode may apply to some workloads
+only (mode (f), after main-thread OpenMP use, runs on ``aide``). Exit code 0 when every mode ran
 and matched, 1 on a mismatch or a failed mode, 2 on bad arguments.
 """
 
@@ -35,18 +36,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="PATH", type=Path, help="write the JSON report here")
     parser.add_argument("--rows", type=int, metavar="N",
                         help=f"rows of the agent-session table (default {DEFAULTS['rows']}); "
-                             "text uses N/20 documents, grid N/10 rows")
+                             "text uses N/20 documents, grid and aide N/10 rows")
     parser.add_argument("--scripts", type=int, metavar="N",
                         help=f"agent-session scripts (default {DEFAULTS['scripts']}); "
-                             "text uses N/5, grid N/10 (at least 3 and 2)")
+                             "text uses N/5, grid N/10, aide N/5 (at least 3, 2 and 4)")
     parser.add_argument("--reps", type=int, metavar="N",
                         help=f"repetitions per mode, the median is reported "
                              f"(default {DEFAULTS['reps']})")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help=f"comma-separated subset of {','.join(WORKLOADS)}")
     parser.add_argument("--modes", default=None,
-                        help="comma-separated subset of a,b,c,d,e (default: all; d,e are "
-                             "skipped with a warning when the engine is not built)")
+                        help=f"comma-separated subset of {','.join(MODES)} (default: all; "
+                             "d-f are skipped with a warning when the engine is not built; "
+                             "f runs on aide only)")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
 
 
@@ -57,6 +59,10 @@ def _split(value: str, allowed, what: str) -> list[str]:
         raise ValueError(f"unknown {what} {unknown or value!r}; expected a comma-separated "
                          f"subset of {','.join(allowed)}")
     return list(dict.fromkeys(items))
+
+
+def _reference(modes: list[str]) -> str:
+    return "b" if "b" in modes else modes[0]
 
 
 def _log(msg: str) -> None:
@@ -82,13 +88,13 @@ def run_from_args(args: argparse.Namespace) -> int:
         reason = engine_missing()
         if reason is not None:
             if args.modes:  # asked for explicitly: a clear error
-                print(f"stratum bench: error: modes d/e need the engine: {reason}",
+                print(f"stratum bench: error: modes d-f need the engine: {reason}",
                       file=sys.stderr)
                 return 2
             skipped = {m: reason for m in modes if MODES[m].needs_engine}
             modes = [m for m in modes if m not in skipped]
             _log(f"skipping modes {','.join(skipped)}: {reason}")
-    reference = "b" if "b" in modes else modes[0]
+    reference = _reference(modes)
     settings = {"quick": bool(args.quick), "rows": rows, "scripts": n_scripts, "reps": reps,
                 "seed": args.seed, "workloads": workloads, "modes": modes,
                 "reference": reference, "skipped_modes": skipped}
@@ -98,8 +104,12 @@ def run_from_args(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="stratum_bench_") as tmp:
         root = Path(tmp)
         for name in workloads:
-            outcomes.append(_run_workload(name, rows, n_scripts, args.seed, modes, reps,
-                                          reference, root / name))
+            own = [m for m in modes if MODES[m].applies_to(name)]
+            if not own:
+                _log(f"{name}: skipped, none of the modes {','.join(modes)} applies to it")
+                continue
+            outcomes.append(_run_workload(name, rows, n_scripts, args.seed, own, reps,
+                                          _reference(own), root / name))
     report = build_report(settings=settings, outcomes=outcomes)
     report["total_seconds"] = round(time.perf_counter() - t_start, 2)
     if args.json is not None:
@@ -129,7 +139,8 @@ def _run_workload(name: str, rows: int, n_scripts: int, seed: int, modes: list[s
                                capture=captures[mode] if rep == 0 else None)
             except ModeError as exc:
                 errors[mode] = str(exc)
-                _log(f"{name} ({mode}) rep {rep}: ERROR {str(exc).splitlines()[0]}")
+                lines = str(exc).strip().splitlines()
+                _log(f"{name} ({mode}) rep {rep}: ERROR {lines[0]} ... {lines[-1]}")
                 continue
             runs[mode].append(run)
             _log(f"{name} ({mode}) rep {rep}: {run.seconds:.2f} s")
@@ -139,7 +150,8 @@ def _run_workload(name: str, rows: int, n_scripts: int, seed: int, modes: list[s
     if fidelity["verdict"] == "mismatch":
         _log(f"{name}: fidelity MISMATCH: {fidelity['mismatches'][0]}")
     return WorkloadOutcome(name=name, rows=workload.rows, script_names=names, runs=runs,
-                           fidelity=fidelity, errors=errors, info=workload.info)
+                           fidelity=fidelity, errors=errors, info=workload.info,
+                           pin_threads=workload.pin_threads)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,8 @@ Workloads
   Scripts share their loading and feature steps statement for statement, as agent scripts do.
 - ``text``: TF-IDF / CountVectorizer + linear classifiers over generated documents.
 - ``grid``: ``Pipeline(ColumnTransformer -> model)`` inside ``GridSearchCV``.
+- ``aide``: candidates shaped like a public AIDE run on house prices: KFold loops around
+  LightGBM, XGBoost or HistGradientBoosting, a third of them crashing (see :mod:`.aide`).
 
 Each script also comes in a "memory" variant for mode (c): its top-level ``Pipeline`` gets
 ``memory=joblib.Memory(...)`` (scikit-learn's own caching). Scripts without a Pipeline have an
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-WORKLOADS: tuple[str, ...] = ("agent-session", "text", "grid")
+WORKLOADS: tuple[str, ...] = ("agent-session", "text", "grid", "aide")
 
 #: Environment variable naming the joblib.Memory directory of the mode (c) variants.
 CACHE_ENV = "STRATUM_BENCH_SKLEARN_CACHE"
@@ -64,6 +66,9 @@ class Workload:
     data: dict[str, bytes]
     scripts: list[Script]
     info: dict[str, object] = field(default_factory=dict)
+    #: Run with native thread pools pinned to one thread (``modes.THREAD_ENV``); False: the
+    #: libraries' defaults, as an agent runs them.
+    pin_threads: bool = True
 
     def write(self, directory: Path) -> None:
         """Write data files to ``directory`` and scripts to ``scripts/`` and ``scripts_memory/``."""
@@ -94,6 +99,9 @@ def generate(name: str, *, rows: int, scripts: int, seed: int = 0) -> Workload:
         return _text(n_rows, n_scripts, seed)
     if name == "grid":
         return _grid(n_rows, n_scripts, seed)
+    if name == "aide":
+        from .aide import aide_workload
+        return aide_workload(n_rows, n_scripts, seed)
     raise ValueError(f"unknown workload {name!r}; expected one of {', '.join(WORKLOADS)}")
 
 
@@ -105,6 +113,8 @@ def workload_sizes(name: str, *, rows: int, scripts: int) -> tuple[int, int]:
         return max(rows // 20, 200), max(scripts // 5, 3)
     if name == "grid":
         return max(rows // 10, 300), max(scripts // 10, 2)
+    if name == "aide":
+        return max(rows // 10, 200), max(scripts // 5, 4)
     raise ValueError(f"unknown workload {name!r}; expected one of {', '.join(WORKLOADS)}")
 
 

@@ -1,8 +1,9 @@
 """How each benchmark mode runs a workload's scripts.
 
 Every mode runs in fresh child processes (``child.py``), so imports and caches never leak
-between modes. Modes (b)-(e) pay one interpreter start and one set of imports per run, which
-is the point of comparing them with (a).
+between modes. Modes (b)-(f) pay one interpreter start and one set of imports per run, which
+is the point of comparing them with (a). The parent samples each child's process tree for peak
+PSS (``pss.py``) while it runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .generators import CACHE_ENV, Workload
+from .pss import PeakPss
 
 CHILD = Path(__file__).with_name("child.py")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +28,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHILD_TIMEOUT = 4 * 3600
 #: Thread pools pinned to one thread, like ``n_jobs=1`` for OpenMP/BLAS (HistGradientBoosting,
 #: numpy): parallelism comes from the mode, not from inside one fit. Kept if already set.
+#: Applied per workload (``Workload.pin_threads``): the scikit-learn workloads were written
+#: with ``n_jobs=1`` in mind, while ``aide`` runs with the libraries' default thread pools
+#: (every core), as agents run LightGBM/XGBoost, because sharing the cores between concurrent
+#: steps is the runtime's job (DESIGN.md §3) and pinning here would hide exactly that.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -37,6 +43,11 @@ class Mode:
     title: str
     description: str
     needs_engine: bool = False
+    #: Workloads this mode applies to (None: all).
+    workloads: tuple[str, ...] | None = None
+
+    def applies_to(self, workload: str) -> bool:
+        return self.workloads is None or workload in self.workloads
 
 
 MODES: dict[str, Mode] = {m.key: m for m in (
@@ -52,6 +63,10 @@ MODES: dict[str, Mode] = {m.key: m for m in (
          "every script captured with `%%stratum --isolated`, then `%stratum run`", True),
     Mode("e", "%%stratum --jobs 1",
          "as (d), with `%stratum run --jobs 1`", True),
+    Mode("f", "%%stratum after main-thread OpenMP",
+         "as (d), in a kernel that first fitted small LightGBM, XGBoost and "
+         "HistGradientBoosting models on its main thread (GNU OpenMP then slows fits on other "
+         "threads); that warm-up is not timed", True, workloads=("aide",)),
 )}
 
 
@@ -65,13 +80,16 @@ class ModeRun:
 
     wall_seconds: float
     capture_seconds: float = 0.0
+    setup_seconds: float = 0.0
     peak_rss_kb: int = 0
+    peak_pss_kb: int = 0
     statuses: dict[str, str] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
-        """Wall time minus the time spent pickling namespaces for the fidelity check."""
-        return max(self.wall_seconds - self.capture_seconds, 0.0)
+        """Wall time minus the time spent pickling namespaces for the fidelity check and the
+        untimed set-up of mode (f)."""
+        return max(self.wall_seconds - self.capture_seconds - self.setup_seconds, 0.0)
 
 
 def engine_missing() -> str | None:
@@ -86,11 +104,13 @@ def engine_missing() -> str | None:
     return None
 
 
-def child_env(mode: str, cache_dir: Path | None = None) -> dict[str, str]:
-    """Environment of a mode's child processes."""
+def child_env(mode: str, cache_dir: Path | None = None, *,
+              pin_threads: bool = True) -> dict[str, str]:
+    """Environment of a mode's child processes (``pin_threads``: apply THREAD_ENV)."""
     env = dict(os.environ)
-    for key, value in THREAD_ENV.items():
-        env.setdefault(key, value)
+    if pin_threads:
+        for key, value in THREAD_ENV.items():
+            env.setdefault(key, value)
     if cache_dir is not None:
         env[CACHE_ENV] = str(cache_dir)
     if MODES[mode].needs_engine:  # the engine must import even when not pip-installed
@@ -100,18 +120,22 @@ def child_env(mode: str, cache_dir: Path | None = None) -> dict[str, str]:
 
 
 def _child(args: list[str], *, cwd: Path, env: dict[str, str], meta: Path, log: Path) -> dict:
-    """Run ``child.py args`` and return its JSON summary; raise ModeError if it failed."""
+    """Run ``child.py args`` and return its JSON summary plus ``peak_pss_kb`` of its process
+    tree; raise ModeError if it failed."""
     cmd = [sys.executable, str(CHILD), *args, "--meta", str(meta)]
     with open(log.with_suffix(".out"), "ab") as out, open(log.with_suffix(".err"), "ab") as err:
-        try:
-            proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=err,
-                                  timeout=CHILD_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise ModeError(f"child timed out after {CHILD_TIMEOUT} s: {cmd}") from exc
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        with PeakPss(proc.pid) as peak:
+            try:
+                proc.wait(timeout=CHILD_TIMEOUT)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                proc.wait()
+                raise ModeError(f"child timed out after {CHILD_TIMEOUT} s: {cmd}") from exc
     if proc.returncode != 0 or not meta.exists():
         tail = log.with_suffix(".err").read_text(errors="replace")[-2000:]
         raise ModeError(f"child exited with {proc.returncode}: {' '.join(cmd)}\n{tail}")
-    return json.loads(meta.read_text())
+    return {**json.loads(meta.read_text()), "peak_pss_kb": peak.peak_kb}
 
 
 def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | None,
@@ -123,6 +147,8 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
     """
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r}; expected one of {', '.join(MODES)}")
+    if not MODES[mode].applies_to(workload.name):
+        raise ValueError(f"mode {mode!r} does not apply to workload {workload.name!r}")
     scratch.mkdir(parents=True, exist_ok=True)
     out = ["--out", str(capture)] if capture is not None else []
     if capture is not None:
@@ -130,7 +156,7 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
     log = scratch / f"mode_{mode}"
     scripts = workload.script_paths(workdir, memory=(mode == "c"))
     cache_dir = Path(tempfile.mkdtemp(prefix="skcache_", dir=scratch)) if mode == "c" else None
-    env = child_env(mode, cache_dir)
+    env = child_env(mode, cache_dir, pin_threads=workload.pin_threads)
     run = ModeRun(wall_seconds=0.0)
     try:
         if mode == "a":
@@ -144,6 +170,8 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
             how = ["exec"] if mode in ("b", "c") else ["magics"]
             if mode == "e":
                 how += ["--jobs", "1"]
+            if mode == "f":
+                how += ["--warm-openmp"]
             t0 = time.perf_counter()
             meta = _child([*how, *out, *map(str, scripts)], cwd=workdir, env=env,
                           meta=scratch / f"meta_{mode}.json", log=log)
@@ -157,5 +185,7 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
 
 def _merge(run: ModeRun, meta: dict) -> None:
     run.capture_seconds += float(meta.get("capture_seconds", 0.0))
+    run.setup_seconds += float(meta.get("setup_seconds", 0.0))
     run.peak_rss_kb = max(run.peak_rss_kb, int(meta.get("maxrss_kb", 0)))
+    run.peak_pss_kb = max(run.peak_pss_kb, int(meta.get("peak_pss_kb", 0)))
     run.statuses.update(meta.get("statuses", {}))

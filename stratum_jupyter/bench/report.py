@@ -7,16 +7,19 @@ JSON layout (``schema: "stratum-bench/1"``)::
     settings{quick, rows, scripts, reps, seed, workloads, modes},
     modes{KEY: {title, description}},
     workloads{NAME: {
-        rows, scripts, script_names, info,
-        modes{KEY: {seconds[], wall_seconds[], capture_seconds[], median, peak_rss_mb,
-                    statuses{status: count}, error}},
+        rows, scripts, script_names, info, thread_env{...} ({} = the libraries' defaults),
+        modes{KEY: {seconds[], wall_seconds[], capture_seconds[], setup_seconds[], median,
+                    peak_rss_mb, peak_pss_mb, statuses{status: count}, error}},
         medians{KEY: seconds},
         ratios{vs_a{KEY: x}, vs_b{KEY: x}},   # x = median(a or b) / median(KEY): times faster
         fidelity{reference, comparator, verdict, modes{KEY: verdict}, mismatches[]}}},
     verdict: "ok" | "mismatch" | "error"
 
 ``seconds`` are wall seconds of the mode's child process(es) minus the time they spent
-pickling namespaces for the fidelity check.
+pickling namespaces for the fidelity check (and, in mode (f), warming up OpenMP). A workload
+lists only the modes that apply to it. ``peak_rss_mb``: the largest VmHWM of a child process
+(its own address space only); ``peak_pss_mb``: the largest PSS summed over a child and all its
+descendants (worker processes), sampled every 50 ms, so shared pages count once.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class WorkloadOutcome:
     fidelity: dict
     errors: dict[str, str] = field(default_factory=dict)  # mode -> harness/engine error
     info: dict = field(default_factory=dict)
+    pin_threads: bool = True                           # THREAD_ENV applied to its children
 
 
 def machine_info() -> dict:
@@ -75,8 +79,13 @@ def _ratio(base: float | None, value: float | None) -> float | None:
     return round(base / value, 3)
 
 
+def _peak_mb(runs: list[ModeRun], attr: str) -> float | None:
+    return round(max(getattr(r, attr) for r in runs) / 1024, 1) if runs else None
+
+
 def workload_entry(outcome: WorkloadOutcome, modes: list[str]) -> dict:
     """The report entry of one workload: per-mode timings, medians, ratios, fidelity."""
+    modes = [m for m in modes if m in outcome.runs]
     entries: dict[str, dict] = {}
     medians: dict[str, float | None] = {}
     for mode in modes:
@@ -90,8 +99,10 @@ def workload_entry(outcome: WorkloadOutcome, modes: list[str]) -> dict:
             "seconds": secs,
             "wall_seconds": [round(r.wall_seconds, 4) for r in runs],
             "capture_seconds": [round(r.capture_seconds, 4) for r in runs],
+            "setup_seconds": [round(r.setup_seconds, 4) for r in runs],
             "median": median,
-            "peak_rss_mb": round(max(r.peak_rss_kb for r in runs) / 1024, 1) if runs else None,
+            "peak_rss_mb": _peak_mb(runs, "peak_rss_kb"),
+            "peak_pss_mb": _peak_mb(runs, "peak_pss_kb"),
             "statuses": counts,
             "error": outcome.errors.get(mode),
         }
@@ -99,7 +110,8 @@ def workload_entry(outcome: WorkloadOutcome, modes: list[str]) -> dict:
     ratios = {f"vs_{base}": {m: _ratio(medians.get(base), medians[m]) for m in modes}
               for base in ("a", "b")}
     return {"rows": outcome.rows, "scripts": len(outcome.script_names),
-            "script_names": outcome.script_names, "info": outcome.info, "modes": entries,
+            "script_names": outcome.script_names, "info": outcome.info,
+            "thread_env": dict(THREAD_ENV) if outcome.pin_threads else {}, "modes": entries,
             "medians": medians, "ratios": ratios, "fidelity": outcome.fidelity}
 
 
@@ -139,8 +151,9 @@ def to_markdown(report: dict) -> str:
         f"({m.get('cores_logical')} logical), Python {m.get('python')}, "
         f"reps={s.get('reps')}, seed={s.get('seed')}",
         "",
-        "| workload | mode | median s | × vs (a) | × vs (b) | peak RSS MB | ok/failed | fidelity |",
-        "|---|---|---:|---:|---:|---:|---|---|",
+        "| workload | mode | median s | × vs (a) | × vs (b) | peak RSS MB | peak PSS MB "
+        "| ok/failed | fidelity |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for name, w in report["workloads"].items():
         for key, entry in w["modes"].items():
@@ -153,10 +166,17 @@ def to_markdown(report: dict) -> str:
                 f"| {name} ({w['scripts']} scripts, {w['rows']} rows) | {title} | "
                 f"{_fmt(entry['median'], '.2f')} | {_fmt(w['ratios']['vs_a'].get(key), '.2f')} | "
                 f"{_fmt(w['ratios']['vs_b'].get(key), '.2f')} | "
-                f"{_fmt(entry['peak_rss_mb'], '.0f')} | "
+                f"{_fmt(entry['peak_rss_mb'], '.0f')} | {_fmt(entry.get('peak_pss_mb'), '.0f')} | "
                 f"{st.get('ok', 0)}/{sum(st.values()) - st.get('ok', 0)} | {verdict} |")
     lines.append("")
-    lines.append("× = median of the baseline / median of the mode (higher is faster).")
+    lines.append("× = median of the baseline / median of the mode (higher is faster). "
+                 "Peak RSS: the largest child process alone; peak PSS: a child process and "
+                 "all its worker processes together, shared pages counted once.")
+    pinned = [n for n, w in report["workloads"].items() if w.get("thread_env")]
+    free = [n for n, w in report["workloads"].items() if not w.get("thread_env", True)]
+    if pinned and free:
+        lines.append(f"Native threads pinned to 1 ({', '.join(sorted(THREAD_ENV))}) for "
+                     f"{', '.join(pinned)}; library defaults for {', '.join(free)}.")
     for name, w in report["workloads"].items():
         f = w["fidelity"]
         lines.append(f"- {name}: fidelity {f.get('verdict')} (reference ({f.get('reference')}), "
