@@ -64,9 +64,13 @@ class Batch:
         steps = capture_steps(code, filename, self._libraries(isolated))
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         pipeline = Pipeline(name=name, code=code, isolated=isolated, steps=steps, filename=filename)
+        replaced = any(p.name == name for p in self.pending)
         self.pending = [p for p in self.pending if p.name != name] + [pipeline]
         self._captured += 1
-        self._last_graph = None
+        if replaced or self._last_graph is None or len(self._last_graph.pipelines) != len(self.pending) - 1:
+            self._last_graph = None  # rebuilt when asked for
+        else:
+            self._last_graph.add(pipeline)  # capture costs time in proportion to the cell
         return pipeline
 
     def _next_name(self) -> str:
@@ -103,8 +107,8 @@ class Batch:
     def graph(self) -> BatchGraph:
         """The merged graph of the pending pipelines (or of the last run when none is pending)."""
         if self.pending:
-            if self._last_graph is None or [id(p) for p in self._last_graph.pipelines] != [id(p) for p in self.pending]:
-                self._last_graph = BatchGraph(list(self.pending), self.namespace, os.getcwd())
+            if self._last_graph is None:
+                self._last_graph = BatchGraph(self.pending, self.namespace, os.getcwd())
             return self._last_graph
         if self._last_graph is not None:
             return self._last_graph
@@ -165,7 +169,9 @@ class Batch:
             report = run_smoke(self, smoke, jobs=jobs, timeout=timeout, backend=backend, memory=memory)
             if on_smoke is not None:
                 on_smoke(report)
-        graph = self.graph()
+        # Built anew: the kernel namespace, the working directory and files read may have
+        # changed since the cells were captured.
+        graph = self._last_graph = BatchGraph(self.pending, self.namespace, os.getcwd())
         plan = build_plan(graph)
         listeners = list(self.listeners)
         bar = Progress(graph.captured_steps(), widget=progress == "widget") if progress else None

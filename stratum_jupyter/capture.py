@@ -96,17 +96,24 @@ def capture_steps(text: str, filename: str, known_libraries: set[str] | None = N
     return steps
 
 
-def fingerprint(stmt: ast.AST) -> str:
-    """Hash of the statement's code, blind to formatting, comments and line numbers."""
-    dumped = ast.dump(stmt, annotate_fields=False, include_attributes=False)
-    return hashlib.sha256(dumped.encode()).hexdigest()[:20]
+_HASHES: dict[str, tuple[str, str]] = {}  # statement text → (fingerprint, shape)
+_HASHES_KEPT = 200_000
 
 
-def shape_of(stmt: ast.AST) -> str:
-    """Hash of the statement with every literal replaced: ``Ridge(alpha=1)`` ~ ``Ridge(alpha=10)``."""
-    blanked = ast.dump(stmt, annotate_fields=False, include_attributes=False)
-    blanked = re.sub(r"Constant\((?:[^()]|\([^()]*\))*\)", "Constant()", blanked)
-    return hashlib.sha256(blanked.encode()).hexdigest()[:20]
+def fingerprint_and_shape(stmt: ast.AST, source: str) -> tuple[str, str]:
+    """The statement's fingerprint — a hash of its code, blind to formatting, comments and line
+    numbers — and its shape: the same with every literal blanked (``Ridge(alpha=1)`` ~
+    ``Ridge(alpha=10)``). Remembered by text: candidates repeat most statements, and dumping
+    the syntax tree is most of the cost of capturing a cell."""
+    known = _HASHES.get(source)
+    if known is None:
+        dumped = ast.dump(stmt, annotate_fields=False, include_attributes=False)
+        blanked = re.sub(r"Constant\((?:[^()]|\([^()]*\))*\)", "Constant()", dumped)
+        known = (hashlib.sha256(dumped.encode()).hexdigest()[:20], hashlib.sha256(blanked.encode()).hexdigest()[:20])
+        if len(_HASHES) >= _HASHES_KEPT:
+            _HASHES.clear()
+        _HASHES[source] = known
+    return known
 
 
 def _source(lines: list[str], stmt: ast.stmt) -> str:
@@ -133,14 +140,16 @@ def _analyse(
         if value is not None:
             string_constants = ((stmt.targets[0].id, value),)
     is_definition = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    source = _source(lines, stmt)
+    code_hash, shape = fingerprint_and_shape(stmt, source)
     return Step(
         index=index,
-        source=_source(lines, stmt),
+        source=source,
         tree=stmt,
         lineno=stmt.lineno,
         end_lineno=stmt.end_lineno or stmt.lineno,
-        fingerprint=fingerprint(stmt),
-        shape=shape_of(stmt),
+        fingerprint=code_hash,
+        shape=shape,
         reads=frozenset(visitor.reads - BUILTIN_NAMES) | frozenset(visitor.reads & visitor.shadowed_builtins),
         writes=frozenset(visitor.writes),
         deletes=frozenset(visitor.deletes),

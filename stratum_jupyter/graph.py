@@ -68,9 +68,9 @@ class BatchGraph:
     """All captured pipelines merged into one graph of unique steps."""
 
     def __init__(
-        self, pipelines: list[Pipeline], kernel_names: Mapping[str, object] | None = None, cwd: str | None = None
+        self, pipelines: list[Pipeline] = (), kernel_names: Mapping[str, object] | None = None, cwd: str | None = None
     ) -> None:
-        self.pipelines = pipelines
+        self.pipelines: list[Pipeline] = []
         self.kernel_names = kernel_names or {}
         self.cwd = cwd or os.getcwd()
         self.nodes: list[Node] = []
@@ -78,7 +78,10 @@ class BatchGraph:
         self.first_exec: dict[str, int] = {}
         self.producer: dict[str, int] = {}
         self.lazy: dict[str, frozenset[str]] = {}
-        self.links: dict[str, set[str]] = defaultdict(set)
+        # Per lineage: versions that may be one object in that lineage's namespace (aliases,
+        # in-place changes). Another lineage's view of a shared version is its own: it is seen
+        # through ``observed`` instead, which keeps a closure within the lineage's own history.
+        self.links: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         self.observed: dict[str, list[tuple[int, float]]] = defaultdict(list)
         self.files: dict[str, str] = {}  # pseudo-name → version (file state is global, not per lineage)
         self.file_readers: dict[str, list[int]] = defaultdict(list)
@@ -90,13 +93,29 @@ class BatchGraph:
         self.kernel_seeded = False
         self.kernel_dynamic = False
         self.final_env: dict[int, dict[str, str]] = {}
-        for index, pipeline in enumerate(pipelines):
-            self._add_pipeline(index, pipeline)
-        self._decide_copies()
         self.view_ids: dict[str, str] = {}  # step key → stable widget id, in first-seen order
-        for node in self.nodes:
-            if node.kind != "writeback" and node.key not in self.view_ids:
-                self.view_ids[node.key] = f"n{len(self.view_ids)}"
+        self.key_owner: dict[str, int] = {}  # step key → first pipeline that has it
+        self.unwritten: list[int] = []  # isolated pipelines whose names no kernel cell has seen yet
+        self.copies_decided = False
+        self._captured = 0
+        for pipeline in pipelines:
+            self.add(pipeline)
+
+    def add(self, pipeline: Pipeline) -> int:
+        """Merge one more captured cell into the graph; costs time in proportion to the cell."""
+        index = len(self.pipelines)
+        self.pipelines.append(pipeline)
+        if not pipeline.isolated:
+            self._write_back_isolated_before_kernel_cell()
+        first = len(self.nodes)
+        self._add_pipeline(index, pipeline)
+        for node in self.nodes[first:]:
+            if node.kind != "writeback":
+                self.view_ids.setdefault(node.key, f"n{len(self.view_ids)}")
+                self.key_owner.setdefault(node.key, index)
+        self._captured += len(pipeline.steps)
+        self.copies_decided = False
+        return index
 
     # -- building -------------------------------------------------------------------------
     def _add_pipeline(self, index: int, pipeline: Pipeline) -> None:
@@ -131,8 +150,16 @@ class BatchGraph:
         for name, version in env.items():
             if not name.startswith("@"):
                 self.kernel_env[name] = version
-        if not any(not p.isolated for p in self.pipelines[index + 1 :]):
-            return  # no later kernel cell can see them: the final write-back suffices
+        # A write-back node is needed only if a kernel cell follows (else the final write-back
+        # suffices): it is added when that cell is.
+        self.unwritten.append(index)
+
+    def _write_back_isolated_before_kernel_cell(self) -> None:
+        for index in self.unwritten:
+            self._add_writeback(index)
+        self.unwritten = []
+
+    def _add_writeback(self, index: int) -> None:
         self.kernel_position += 1
         node = Node(
             id=len(self.nodes), pipeline=-1, step=None, key=f"writeback:{index}", kind="writeback",
@@ -153,7 +180,7 @@ class BatchGraph:
             # Kernel names bound to one object change together when it is mutated in place.
             same_object = self.kernel_objects.setdefault(id(self.kernel_names[name]), [])
             for other in same_object:
-                self._link(version, other)
+                self._link(KERNEL, version, other)
             same_object.append(version)
             return version
         return None
@@ -173,6 +200,7 @@ class BatchGraph:
                     reads.add(name)
                     pending.append(name)
         mutated_versions = self._closure(
+            lineage,
             {v for n in step.mutates if (v := self._version(env, lineage, n)) is not None}
         )
         mutated = frozenset(
@@ -228,11 +256,11 @@ class BatchGraph:
         for target, sources in step.aliases:
             for source in sources:
                 if source in before and target in env:
-                    self._link(env[target], before[source])
+                    self._link(lineage, env[target], before[source])
         for name in mutated:
-            self._link(env[name], before[name])
+            self._link(lineage, env[name], before[name])
             for other in mutated:
-                self._link(env[name], env[other])
+                self._link(lineage, env[name], env[other])
         if rng:
             env[RNG] = f"{key}:{RNG}"
         for name in pseudo_writes:
@@ -277,23 +305,29 @@ class BatchGraph:
             self.file_writer[name] = node.id
             self.file_readers[name] = []
 
-    def _link(self, a: str, b: str) -> None:
+    def _link(self, lineage: int, a: str, b: str) -> None:
         if a != b:
-            self.links[a].add(b)
-            self.links[b].add(a)
+            links = self.links[lineage]
+            links[a].add(b)
+            links[b].add(a)
 
-    def _closure(self, versions: set[str]) -> set[str]:
+    def _closure(self, lineage: int, versions: set[str]) -> set[str]:
+        links = self.links.get(lineage, {})
         seen = set(versions)
         pending = list(versions)
         while pending:
-            for other in self.links.get(pending.pop(), ()):
+            for other in links.get(pending.pop(), ()):
                 if other not in seen:
                     seen.add(other)
                     pending.append(other)
         return seen
 
-    def _decide_copies(self) -> None:
-        """Copy before mutating when anything other than this lineage's past can see the value."""
+    def decide_copies(self) -> None:
+        """Copy before mutating when anything other than this lineage's past can see the value
+        (known once every pipeline is in: later ones may observe a value too)."""
+        if self.copies_decided:
+            return
+        self.copies_decided = True
         for node in self.nodes:
             if not node.mutated:
                 continue
@@ -305,10 +339,10 @@ class BatchGraph:
 
     # -- queries --------------------------------------------------------------------------
     def unique_steps(self) -> int:
-        return len({n.key for n in self.nodes if n.kind != "writeback"})
+        return len(self.view_ids)
 
     def captured_steps(self) -> int:
-        return sum(len(p.steps) for p in self.pipelines)
+        return self._captured
 
     def pipelines_by_key(self) -> dict[str, list[str]]:
         users: dict[str, list[str]] = defaultdict(list)
@@ -321,8 +355,7 @@ class BatchGraph:
 
     def shared_with_earlier(self, index: int) -> int:
         """How many steps of pipeline ``index`` merge with steps of earlier pipelines."""
-        earlier = {n.key for n in self.nodes if 0 <= n.pipeline < index}
-        return sum(1 for i in self.pipeline_nodes[index] if self.nodes[i].key in earlier)
+        return sum(1 for i in self.pipeline_nodes[index] if self.key_owner[self.nodes[i].key] < index)
 
     def explain(self) -> str:
         """Human summary: pipelines, steps captured, unique steps, which are shared by whom."""

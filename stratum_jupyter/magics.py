@@ -5,6 +5,7 @@ driving a kernel rely on); defaults come from the IPython configuration (``c.Str
 
 from __future__ import annotations
 
+import ast
 import sys
 from argparse import ArgumentTypeError
 
@@ -32,6 +33,21 @@ USAGE = f"usage: {_RUN}\n       %stratum show | explain | results | clear | stat
 RUN_PARSER = MagicArgumentParser(prog="%stratum run", description="Run every captured, not yet run pipeline as one batch.")
 add_run_options(RUN_PARSER)
 add_agent_options(RUN_PARSER)
+
+
+def _as_python(shell, cell: str) -> str:
+    """The cell with IPython syntax (``%magic``, ``!cmd``, ``obj?``) turned into Python.
+
+    A cell that already parses as Python and starts on its first line is kept as it is: no
+    IPython transform changes such a cell, and tokenizing it costs more than capturing it.
+    """
+    if cell[:1].strip():
+        try:
+            ast.parse(cell)
+            return cell
+        except SyntaxError:
+            pass
+    return shell.transform_cell(cell)
 
 
 def _parse(parse, line: str, command: str, usage: str):
@@ -96,7 +112,7 @@ class StratumMagics(Magics):
         if not cell.strip():
             raise UsageError(f"%%stratum: the cell is empty, nothing to capture\n{CELL_USAGE}")
         replaced = args.name is not None and any(p.name == args.name for p in self.batch.pending)
-        code = self.shell.transform_cell(cell)
+        code = _as_python(self.shell, cell)
         try:
             pipeline = self.batch.add(code, name=args.name, isolated=args.isolated)
         except SyntaxError:

@@ -21,6 +21,7 @@ class Plan:
 
 def build_plan(graph: BatchGraph) -> Plan:
     """Edges always point from a lower to a higher node index."""
+    graph.decide_copies()
     count = len(graph.nodes)
     deps_ok: list[list[int]] = [[] for _ in range(count)]
     for node_ids in graph.pipeline_nodes.values():

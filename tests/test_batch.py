@@ -257,3 +257,31 @@ def test_pathlib_writes_are_ordered_before_reads(tmp_path, backend, monkeypatch)
         batch.add(code, name=f"f{i}", isolated=True)
     results = batch.run(jobs=2, backend=backend)
     assert results["f1"].namespace["seen"] == "v1" and results["f3"].namespace["seen"] == "v2"
+
+
+def test_graph_grown_cell_by_cell_equals_the_graph_built_at_once(csv_path):
+    """Capture adds each cell to the graph (cost in proportion to the cell, not the batch); the
+    result must be the graph a full build gives, write-backs before later kernel cells included."""
+    from stratum_jupyter.graph import BatchGraph
+    from stratum_jupyter.plan import build_plan
+
+    batch = Batch(namespace={"PATH": csv_path})
+    cells = [
+        (LOAD + "s = df['ratio'].sum()\n", True),
+        (LOAD + "df['x'] = 1\nt = df['x'].sum()\n", True),
+        ("u = s + 1\n", False),
+        (LOAD + "v = df['log_a'].mean()\n", True),
+        ("w = u + v\nimport numpy as np\nnp.random.seed(0)\nr = np.random.rand()\n", False),
+    ]
+    graph = None
+    for i, (code, isolated) in enumerate(cells):
+        batch.add(code, name=f"c{i}", isolated=isolated)
+        assert graph is None or batch.graph() is graph, "the graph grows in place"
+        graph = batch.graph()
+    fresh = BatchGraph(batch.pending, batch.namespace)
+    summary = lambda g: [(n.key, n.kind, n.source, sorted(n.deps_any), n.position, n.lineage == -1) for n in g.nodes]
+    assert summary(graph) == summary(fresh)
+    assert (graph.unique_steps(), graph.captured_steps()) == (fresh.unique_steps(), fresh.captured_steps())
+    assert [graph.shared_with_earlier(i) for i in range(5)] == [fresh.shared_with_earlier(i) for i in range(5)]
+    assert build_plan(graph) == build_plan(fresh)
+    assert [n.copy_before for n in graph.nodes] == [n.copy_before for n in fresh.nodes]
