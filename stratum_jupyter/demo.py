@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 from .batch import Batch
 
@@ -57,6 +59,28 @@ def main() -> None:
     print(f"\nran {len(results)} pipelines in {elapsed:.2f} s "
           f"({results.stats['executed']} of {results.stats['captured_steps']} steps executed)\n")
     print(results.table().to_string())
+    print(next_steps())
+
+
+def next_steps() -> str:
+    """What to try after the demo, with paths as seen from the current directory."""
+    bin_dir = Path(sys.executable).parent
+    if bin_dir.is_relative_to(Path.cwd()):
+        bin_dir = bin_dir.relative_to(Path.cwd())
+    notebooks = "notebooks/" if Path("notebooks").is_dir() else "<checkout>/notebooks/"
+    commands = [
+        (f"{bin_dir / 'jupyter'} lab {notebooks}", "the notebooks, in JupyterLab:"),
+        ("  agent_session.ipynb", "22 candidates as one batch vs one by one: leaderboard and chart"),
+        ("  notebook_workflow.ipynb", "notebook cells, %stratum explain, the graph widget, inspecting results"),
+        ("  fidelity.ipynb", "batch = sequential, checked script by script"),
+        (f"{bin_dir / 'stratum'} run SCRIPT...", "candidate scripts from files, as one batch"),
+        (f"{bin_dir / 'stratum'} verify tests/corpus/*.py", "batch vs plain execution, script by script"),
+        ("make test", "every test"),
+    ]
+    width = max(len(c) for c, _ in commands) + 3
+    lines = [f"  {c:<{width}}{what}" for c, what in commands]
+    return "\n".join(["", "Next:", *lines,
+                      "In a notebook: %load_ext stratum_jupyter, then %%stratum cells and %stratum run (see %stratum?)."])
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ The clone is of the committed HEAD, so this tests what is committed, not the wor
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -101,3 +102,46 @@ def test_sdist_carries_the_built_extension_and_installs_without_node(installed, 
     out = _run(venv / "bin" / "python", "-c", BATCH, cwd=tmp_path, env=env)
     assert out.split()[-5:] == ["ok", "6", "ok", "3", "4"], out
     assert _extension_enabled(venv)
+
+
+# ---- Binder: binder/environment.yml (conda) then binder/postBuild, replayed in a new venv
+
+# conda installs these on Binder; here they come from the machine, as for the tests above
+MACHINE_PROVIDED = {"python", "pip", "nodejs", "rust", "graphviz"}
+CONDA_TO_PIP = {"matplotlib-base": "matplotlib"}
+NOTEBOOKS = ["agent_session.ipynb", "fidelity.ipynb", "notebook_workflow.ipynb"]
+
+
+def _binder_pip_requirements(environment: Path) -> list[str]:
+    """The dependencies of binder/environment.yml that pip installs here, in pip's spelling."""
+    requirements, section = [], None
+    for line in environment.read_text().splitlines():
+        item = line.split("#", 1)[0].rstrip()
+        if item and not item.startswith(" "):
+            section = item.rstrip(":")
+        item = item.strip()
+        if section != "dependencies" or not item.startswith("- "):
+            continue
+        spec = item[2:].strip()
+        name = re.split(r"[<>=!~ ]", spec, maxsplit=1)[0]
+        if name not in MACHINE_PROVIDED:
+            requirements.append(CONDA_TO_PIP.get(name, name) + spec[len(name):])
+    return requirements
+
+
+def test_binder_install_steps_give_jupyterlab_with_the_extension_and_notebooks_that_run(tmp_path):
+    clone, venv = tmp_path / "clone", tmp_path / "venv"
+    _run("git", "clone", "--quiet", ROOT, clone)
+    _run(sys.executable, "-m", "venv", venv)
+    env = _environment()
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"  # the env postBuild runs in: its python, pip, jupyter
+    requirements = _binder_pip_requirements(clone / "binder" / "environment.yml")
+    assert {r.split(">")[0] for r in requirements} == {"jupyterlab", "matplotlib"}, requirements
+    _run(venv / "bin" / "python", "-m", "pip", "install", "-q", *requirements, env=env)
+    _run("bash", clone / "binder" / "postBuild", env=env)  # pip install ., then its own check of the extension
+    assert _extension_enabled(venv)
+    assert sorted(p.name for p in (clone / "notebooks").glob("*.ipynb")) == NOTEBOOKS
+    # Binder opens notebooks/ in JupyterLab: each notebook runs there with what these steps installed
+    _run(venv / "bin" / "jupyter", "nbconvert", "--to", "notebook", "--execute", "--output-dir", tmp_path / "executed",
+         *(clone / "notebooks" / name for name in NOTEBOOKS), cwd=clone / "notebooks", env=env)
+    assert sorted(p.name for p in (tmp_path / "executed").glob("*.ipynb")) == NOTEBOOKS
