@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import linecache
 import os
 import shutil
@@ -9,6 +10,7 @@ import tempfile
 import types
 from collections.abc import Callable, MutableMapping
 
+from .cache import DEFAULT_MAX_BYTES, StepCache, default_cache_dir
 from .capture import Step, capture_steps
 from .execution import Execution, Workers
 from .graph import BatchGraph, Pipeline
@@ -48,6 +50,7 @@ class Batch:
         self.listeners: list[Callable[[dict], None]] = []
         self._captured = 0
         self._last_graph: BatchGraph | None = None
+        self._session_cache: StepCache | None = None
         self.sample_rows: int | None = None  # set on a smoke run's batch: readers return this many rows
 
     # -- capture ------------------------------------------------------------------------------
@@ -140,6 +143,8 @@ class Batch:
         memory: str | int | None = None,
         smoke: int | None = None,
         on_smoke: Callable[[SmokeReport], None] | None = None,
+        cache: bool | str | os.PathLike | None = None,
+        cache_size: str | int | None = None,
     ) -> RunResult:
         """Run every pending pipeline as one batch; returns the results of this run.
 
@@ -152,6 +157,12 @@ class Batch:
         candidates on the first ``smoke`` rows of each file read with pandas, then everything in
         full; the result's ``.smoke`` (also passed to ``on_smoke`` as soon as it is known) says
         which failed on the sample and why (see :mod:`stratum_jupyter.smoke`).
+
+        Steps of isolated pipelines that ran before in this session (same code, same inputs,
+        same content of the files they read) are not run again: their kept outputs are bound.
+        ``cache``: also keep them on disk for other kernels and later sessions — True for the
+        default directory (``$STRATUM_CACHE_DIR/steps`` or the user cache directory), or a
+        directory; ``cache_size`` bounds it (default 10 GB; least recently used go first).
         """
         if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
             raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -178,7 +189,8 @@ class Batch:
         if bar is not None:
             listeners.append(bar)
         workers = self._workers(jobs, budget if memory is not None else None) if backend == "processes" else None
-        execution = Execution(graph, self.namespace, listeners, workers)
+        exchange = _exchange_directory()
+        execution = Execution(graph, self.namespace, listeners, workers, exchange, self._step_cache(cache, cache_size))
         store = SpillStore()
         try:
             try:
@@ -196,16 +208,16 @@ class Batch:
                 if bar is not None:
                     bar.close()
             results = execution.finalize(stats.get("status"))
-        finally:
-            if workers is not None:  # after finalize: pipelines collected there may still bind files
-                shutil.rmtree(workers.exchange, ignore_errors=True)
+        finally:  # after finalize: pipelines collected there may still bind files
+            shutil.rmtree(exchange, ignore_errors=True)
         write_back(self.namespace, results)
         run = RunResult(results)
         run.stats = dict(stats)
         run.smoke = report
         run.stats.update(
             pipelines=len(results), captured_steps=graph.captured_steps(), unique_steps=graph.unique_steps(),
-            executed=sum(1 for n in graph.nodes if n.kind == "exec"),
+            executed=sum(1 for n in graph.nodes if n.kind == "exec") - execution.cache_hits,
+            cache_hits=execution.cache_hits,
             memory_budget=budget,
         )
         self.pending = []
@@ -230,13 +242,34 @@ class Batch:
         if not any(p.isolated for p in self.pending):
             return None
         self.prewarm(jobs)
-        root = cache_dir()
-        root.mkdir(parents=True, exist_ok=True)
         return Workers(
             pool=get_pool(), threads=threads_per_worker(jobs), modules=self._isolated_imports(),
-            memory_limit=memory_limit, exchange=tempfile.mkdtemp(prefix="exchange-", dir=root),
-            sample_rows=self.sample_rows,
+            memory_limit=memory_limit, sample_rows=self.sample_rows,
         )
+
+    def _step_cache(self, cache: bool | str | os.PathLike | None, size: str | int | None) -> StepCache | None:
+        """The persistent cache asked for, else this session's (gone when the process ends)."""
+        if self.sample_rows is not None:
+            return None  # outputs computed on a sample must never be reused for the full data
+        limit = parse_size(size) if size is not None else DEFAULT_MAX_BYTES
+        if cache:
+            return StepCache(default_cache_dir() if cache is True else cache, limit)
+        if self._session_cache is None:
+            directory = tempfile.mkdtemp(prefix="session-", dir=_scratch_root())
+            atexit.register(shutil.rmtree, directory, ignore_errors=True)
+            self._session_cache = StepCache(directory, limit)
+        return self._session_cache
+
+
+def _scratch_root() -> str:
+    root = cache_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    return str(root)
+
+
+def _exchange_directory() -> str:
+    """A run's directory for outputs crossing processes (and cached ones bound during it)."""
+    return tempfile.mkdtemp(prefix="exchange-", dir=_scratch_root())
 
 
 def _imported(step: Step) -> list[str]:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import hashlib
 import os
+import shutil
 import random
 import sys
 import threading
@@ -26,13 +28,25 @@ from pathlib import Path
 import numpy as np
 
 from . import isolation, transfer
-from .transfer import load_published, publish
+from .transfer import bind_published, publish
+from .cache import StepCache, environment_key
 from .errors import StepError
 from .graph import BatchGraph, Node, Pipeline
 from .memory import sizeof
 from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
 from .streams import StepOutput, capturing
+
+#: The step cache keeps a step's outputs when recomputing them costs more than keeping them: the
+#: step ran at least KEEP_AFTER_SECONDS, and its outputs are small enough to be written and read
+#: back (~KEEP_BYTES_PER_SECOND) faster than the step ran.
+KEEP_AFTER_SECONDS = 0.05
+KEEP_BYTES_PER_SECOND = 400 << 20
+
+
+def worth_keeping(seconds: float, nbytes: int) -> bool:
+    """The step cache's policy (see KEEP_AFTER_SECONDS)."""
+    return seconds >= KEEP_AFTER_SECONDS and nbytes <= seconds * KEEP_BYTES_PER_SECOND
 
 _RNG_LOCK = threading.Lock()  # the global RNGs are process-wide: one seeded step at a time
 
@@ -108,7 +122,8 @@ class RemotePipeline:
             )
         return self.worker
 
-    def run(self, node: Node, publish_to: str | None) -> dict:
+    def run(self, node: Node, publish_to: str | None, keep_only: bool) -> dict:
+        """``keep_only``: outputs are published for the step cache alone, if worth keeping."""
         """Run one step in the worker; raises WorkerDied when the worker ends meanwhile."""
         if self.lost is not None:
             raise WorkerDied(self.lost)
@@ -121,6 +136,7 @@ class RemotePipeline:
                 "step", memory_limit=self.memory_limit, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
                 outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
+                keep_only=keep_only,
             )
         except WorkerDied as died:
             self.lost = str(died)
@@ -142,7 +158,10 @@ class RemotePipeline:
                     self.lost = "its worker process was ended"
                     if self.worker is not None:
                         self.worker.kill()
-            if self.lost is None and (self.worker is not None or self.pending):
+            if self.lost is None and self.worker is None:  # every step came from elsewhere: no worker needed
+                for item in self.pending:
+                    bind_published(namespace, item["path"], item["inputs"])
+            elif self.lost is None:
                 try:
                     reply = self._worker().request("collect", bindings=self.pending)
                     namespace, untransferable = transfer.loads(reply["data"]), reply["untransferable"]
@@ -172,7 +191,11 @@ class Execution:
         kernel_namespace: MutableMapping[str, object],
         listeners: list[Callable[[dict], None]] | None = None,
         workers: "Workers | None" = None,
+        exchange: str | None = None,
+        cache: StepCache | None = None,
     ) -> None:
+        """``exchange``: the run's directory for outputs crossing processes (and cached ones);
+        ``cache``: where outputs of worthwhile steps are kept for later runs, or None."""
         self.graph = graph
         self.listeners = listeners or []
         self.lock = threading.Lock()
@@ -182,7 +205,14 @@ class Execution:
             for p in graph.pipelines
         ]
         self.kernel = kernel
-        self.exchange = workers.exchange if workers is not None else None
+        self.exchange = exchange
+        self.cache = cache if exchange is not None else None
+        self.cache_hits = 0
+        environment = environment_key() if self.cache is not None else ""
+        self.cache_keys = {  # a different library version never finds a kept step
+            n.id: hashlib.sha256(f"{environment}:{n.key}".encode()).hexdigest()[:32]
+            for n in graph.nodes if n.kind == "exec" and n.cacheable and self.cache is not None
+        }
         self.remote: list[RemotePipeline | None] = [
             RemotePipeline(p, workers.pool, workers.threads, workers.modules, workers.memory_limit, workers.sample_rows)
             if workers is not None and p.isolated else None
@@ -229,7 +259,9 @@ class Execution:
             return True, None, 0
         self._emit(node_id, "running")
         source = inputs[0] if inputs else None
-        if node.kind == "reuse" and isinstance(source, Outcome) and self._bind(node, source):
+        if node.kind == "exec" and node.id in self.cache_keys:
+            source = self._from_cache(node)
+        if isinstance(source, Outcome) and self._bind(node, source):
             outcome = source
             status, nbytes = "cached", 0  # counted once, at the node that produced it
         else:  # a first occurrence, or outputs that could not travel: compute them here
@@ -253,6 +285,37 @@ class Execution:
         self._finish(node.pipeline, reason, cause=f"{cause} (at line {node.step.lineno})")
 
     # -- execution ---------------------------------------------------------------------------
+    def _from_cache(self, node: Node) -> Outcome | None:
+        """The outputs an earlier run kept for this step, or None to compute them."""
+        hit = self.cache.get(self.cache_keys[node.id])  # type: ignore[union-attr]
+        if hit is None:
+            return None
+        path = self._exchange_path(node)
+        try:  # the run's own reference: the cache may evict the entry while the run uses it
+            os.link(hit.path, path)
+        except OSError:
+            try:
+                shutil.copyfile(hit.path, path)
+            except OSError:
+                return None
+        meta = hit.meta
+        output = StepOutput()
+        output.items = list(meta["output"])
+        self.cache_hits += 1
+        return Outcome(
+            ok=True, output=output, value=transfer.loads(meta["value"]) if meta["value"] is not None else None,
+            deleted=frozenset(meta["deleted"]), pipeline=node.pipeline, lineno=node.step.lineno,
+            published=path, remote=True, summary=meta["summary"],
+        )
+
+    def _keep(self, node: Node, outcome: Outcome, value: bytes | None) -> None:
+        """Offer a step's published outputs to the cache (only ok steps worth keeping get here)."""
+        if self.cache is None or node.id not in self.cache_keys or not outcome.ok or outcome.published is None:
+            return
+        meta = {"output": outcome.output.items, "value": value, "deleted": sorted(outcome.deleted),
+                "summary": outcome.summary, "seconds": outcome.seconds}
+        self.cache.put(self.cache_keys[node.id], outcome.published, meta)
+
     def _execute(self, node: Node) -> Outcome:
         if self.remote[node.pipeline] is not None:
             return self._execute_remote(node)
@@ -274,7 +337,8 @@ class Execution:
         outcome.deleted = frozenset(n for n in node.outputs if n not in namespace)
         outcome.nbytes = sum(sizeof(v) for v in outcome.bindings.values())
         outcome.summary = describe(next(iter(outcome.bindings.values()), None)) if outcome.bindings else None
-        if node.id in self.publish:
+        keep = node.id in self.cache_keys and outcome.ok and worth_keeping(outcome.seconds, outcome.nbytes)
+        if node.id in self.publish or keep:
             path = self._exchange_path(node)
             known = {v: namespace[n] for v, n in reads_by_version(node).items() if n in namespace}
             try:
@@ -282,6 +346,12 @@ class Execution:
                 outcome.published = path
             except Exception:  # noqa: BLE001 - unpicklable outputs: remote consumers compute them
                 pass
+        if keep:
+            try:
+                value = transfer.dumps(outcome.value) if outcome.value is not None else None
+            except Exception:  # noqa: BLE001 - a last expression that cannot be kept: neither is the step
+                return outcome
+            self._keep(node, outcome, value)
         return outcome
 
     def _exchange_path(self, node: Node) -> str:
@@ -290,9 +360,10 @@ class Execution:
     def _execute_remote(self, node: Node) -> Outcome:
         remote = self.remote[node.pipeline]
         outcome = Outcome(ok=False, pipeline=node.pipeline, lineno=node.step.lineno, remote=True)
-        publish_to = self._exchange_path(node) if node.id in self.publish else None
+        consumed, cached = node.id in self.publish, node.id in self.cache_keys
+        publish_to = self._exchange_path(node) if consumed or cached else None
         try:
-            reply = remote.run(node, publish_to)  # type: ignore[union-attr]
+            reply = remote.run(node, publish_to, keep_only=not consumed)  # type: ignore[union-attr]
         except WorkerDied as died:
             outcome.crash = f"{died} while running line {node.step.lineno}: {node.step.label}"
             return outcome
@@ -305,6 +376,7 @@ class Execution:
         outcome.published = publish_to if reply["published"] else None
         if reply["value"] is not None:
             outcome.value = transfer.loads(reply["value"])
+        self._keep(node, outcome, reply["value"])
         return outcome
 
     def _run_code(self, node: Node, code, lineage: Lineage, outcome: Outcome) -> None:
@@ -352,14 +424,12 @@ class Execution:
             return True
         lineage = self.lineages[node.pipeline]
         if outcome.remote:
-            inputs = {v: lineage.namespace[n] for v, n in reads_by_version(node).items() if n in lineage.namespace}
-            published = load_published(outcome.published, inputs)  # type: ignore[arg-type]
-            bindings, deleted, rng = published["bindings"], published["deleted"], published["rng"]
+            rng = bind_published(lineage.namespace, outcome.published, reads_by_version(node))  # type: ignore[arg-type]
         else:
-            bindings, deleted, rng = outcome.bindings, outcome.deleted, outcome.rng
-        lineage.namespace.update(bindings)
-        for name in deleted:
-            lineage.namespace.pop(name, None)
+            lineage.namespace.update(outcome.bindings)
+            for name in outcome.deleted:
+                lineage.namespace.pop(name, None)
+            rng = outcome.rng
         if rng is not None and node.rng:
             lineage.rng = rng
         return True
@@ -502,14 +572,12 @@ def describe(value: object) -> str | None:
 @dataclass
 class Workers:
     """Where isolated pipelines run: the pool, each worker's native threads, libraries to have
-    imported, a memory limit that ends a worker (only a budget the user chose), and the run's
-    directory for outputs crossing processes."""
+    imported, and a memory limit that ends a worker (only a budget the user chose)."""
 
     pool: WorkerPool
     threads: int
     modules: list[str]
     memory_limit: int | None
-    exchange: str
     sample_rows: int | None = None  # a smoke run (see smoke.py): pandas readers return this many rows
 
 

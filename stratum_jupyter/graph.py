@@ -62,6 +62,7 @@ class Node:
     position: int = 0
     deps_any: set[int] = field(default_factory=set)
     writeback_of: int | None = None
+    cacheable: bool = False  # its outputs may be kept for later runs (see ``_add_step``)
 
 
 class BatchGraph:
@@ -98,6 +99,9 @@ class BatchGraph:
         self.unwritten: list[int] = []  # isolated pipelines whose names no kernel cell has seen yet
         self.copies_decided = False
         self._captured = 0
+        # Versions whose value is not determined by code and inputs (a clock read, an unseeded
+        # draw, a function object): nothing derived from them is kept for later runs.
+        self.tainted: set[str] = set()
         for pipeline in pipelines:
             self.add(pipeline)
 
@@ -217,7 +221,9 @@ class BatchGraph:
         if rng:
             read_versions[RNG] = env[RNG]
         for name in pseudo_reads:
-            read_versions[name] = self.files.setdefault(name, self._disk_version(name))
+            if name not in self.files:  # a file's state on disk is read once per graph
+                self.files[name] = self._disk_version(name)
+            read_versions[name] = self.files[name]
         key = hashlib.sha256(
             repr((step.fingerprint, sorted(read_versions.items()), sorted(reads - set(read_versions)), salt)).encode()
         ).hexdigest()[:20]
@@ -226,6 +232,12 @@ class BatchGraph:
             id=len(self.nodes), pipeline=index, step=step, key=key, kind="exec", reads=read_versions,
             outputs=frozenset(step.writes | mutated), mutated=mutated, mutated_versions=frozenset(mutated_versions),
             rng=rng, lineage=lineage, position=position,
+        )
+        tainted = bool(salt) or step.is_definition or any(v in self.tainted for v in read_versions.values())
+        # Kept for later runs: isolated steps determined by their code, inputs and the content of
+        # the files they read, with no effect beyond their bindings.
+        node.cacheable = (
+            lineage != KERNEL and not tainted and not pseudo_writes and all(a.path is not None for a in step.files)
         )
         if key in self.first_exec and not step.is_definition:
             node.kind, node.source = "reuse", self.first_exec[key]
@@ -263,6 +275,8 @@ class BatchGraph:
                 self._link(lineage, env[name], env[other])
         if rng:
             env[RNG] = f"{key}:{RNG}"
+        if tainted:
+            self.tainted.update(env[n] for n in step.writes | mutated | ({RNG} if rng else set()) if n in env)
         for name in pseudo_writes:
             self.files[name] = f"{key}:{name}"
             self.producer[self.files[name]] = node.id
@@ -285,11 +299,15 @@ class BatchGraph:
         if not name.startswith("@file:"):
             return f"disk:{name}"
         path = name[len("@file:") :]
-        try:
-            stat = os.stat(path)
-        except OSError:
+        if not os.path.exists(path):
             return f"disk:{path}:missing"
-        return f"disk:{path}:{stat.st_size}:{stat.st_mtime_ns}"
+        from .cache import file_digest  # content, so that steps kept across runs see changed files
+
+        try:
+            digest = file_digest(path)
+        except OSError:
+            digest = "unreadable"
+        return f"disk:{path}:{digest}"
 
     def _order_file_access(self, node: Node, reads: list[str], writes: list[str]) -> None:
         """Writes wait for earlier readers and writers of the same file; reads wait for the last writer."""

@@ -105,3 +105,14 @@ def publish(path: str, bindings: dict, deleted: list[str], rng: tuple | None, in
 def load_published(path: str, inputs: dict[str, object]) -> dict:
     """Read what :func:`publish` wrote; references to input versions resolve to ``inputs``."""
     return loads(Path(path).read_bytes(), inputs)  # type: ignore[return-value]
+
+
+def bind_published(namespace: dict, path: str, inputs: Mapping[str, str]) -> tuple | None:
+    """Bind into ``namespace`` what :func:`publish` wrote; ``inputs`` (version → name) says which
+    of the namespace's values references resolve to. Returns the RNG state kept with it, if any."""
+    known = {version: namespace[name] for version, name in inputs.items() if name in namespace}
+    published = load_published(path, known)
+    namespace.update(published["bindings"])
+    for name in published["deleted"]:
+        namespace.pop(name, None)
+    return published["rng"]

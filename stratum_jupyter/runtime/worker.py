@@ -9,7 +9,8 @@ over the connection on FD, one at a time:
 - ``start``: a fresh namespace for the next pipeline, in the kernel's working directory (for a
   smoke run, with pandas readers cut to a sample until ``collect``: :mod:`..smoke`);
 - ``step``: bind outputs that other processes computed (files written by :func:`publish`), run
-  one statement, and, when other pipelines reuse it, publish its outputs to a file;
+  one statement, and, when other pipelines reuse it or the step cache keeps it, publish its
+  outputs to a file;
 - ``collect``: the pipeline's namespace, pickled, with the names that cannot travel.
 
 A crash, ``os._exit`` or a kill ends this process only; the kernel sees the connection close.
@@ -28,8 +29,9 @@ import sys
 import time
 
 from .. import isolation, smoke, transfer
-from ..transfer import load_published, publish
+from ..transfer import bind_published, publish
 from ..errors import StepError
+from ..memory import sizeof
 from ..streams import StepOutput, capturing, routed_output
 
 _PR_SET_PDEATHSIG = 1
@@ -89,17 +91,13 @@ class Worker:
 
     def _bind(self, bindings: list[dict]) -> None:
         for item in bindings:
-            inputs = {v: self.namespace[n] for v, n in item["inputs"].items() if n in self.namespace}
-            published = load_published(item["path"], inputs)
-            self.namespace.update(published["bindings"])
-            for name in published["deleted"]:
-                self.namespace.pop(name, None)
-            if item["rng"] and published["rng"] is not None:
-                set_rng_state(published["rng"])
+            rng = bind_published(self.namespace, item["path"], item["inputs"])
+            if item["rng"] and rng is not None:
+                set_rng_state(rng)
 
     def on_step(
         self, bindings: list[dict], tree: ast.stmt, filename: str, expression: bool, copy: list[str],
-        outputs: list[str], publish_to: str | None, inputs: dict[str, str], rng: bool,
+        outputs: list[str], publish_to: str | None, inputs: dict[str, str], rng: bool, keep_only: bool = False,
     ) -> dict:
         reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
                        "deleted": [], "nbytes": 0, "published": False, "internal": None}
@@ -133,15 +131,18 @@ class Worker:
                 reply["value"] = transfer.dumps(value)
             except Exception:  # noqa: BLE001 - shown as its repr instead
                 reply["value"] = transfer.dumps(_Shown(repr(value)))
-        if publish_to is not None:
+        from ..execution import describe, worth_keeping
+
+        # Published for consumers always; for the step cache alone only when worth keeping.
+        if publish_to is not None and (
+            not keep_only or (reply["ok"] and worth_keeping(reply["seconds"], sum(sizeof(v) for v in bound.values())))
+        ):
             known = {v: namespace[n] for v, n in inputs.items() if n in namespace}
             try:
                 reply["nbytes"] = publish(publish_to, bound, reply["deleted"], rng_state() if rng else None, known)
                 reply["published"] = True
             except Exception:  # noqa: BLE001 - unpicklable outputs: consumers run the step themselves
                 pass
-        from ..execution import describe
-
         reply["describe"] = describe(next(iter(bound.values()), None)) if bound else None
         return reply
 
