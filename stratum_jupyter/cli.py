@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .frontend import add_agent_options, add_run_options
+from .frontend import add_agent_options, add_cache_command_arguments, add_cache_options, add_run_options, cache_command
 from .progress import progress_kind
 from .runtime import DEFAULT_BACKEND
 
@@ -42,6 +42,7 @@ def _command_run(args: argparse.Namespace) -> int:
     results = batch.run(
         jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress_kind(), memory=args.memory,
         smoke=args.smoke, on_smoke=lambda report: print(report.text(), file=notes, flush=True),
+        cache=args.cache, cache_size=args.cache_size,
     )
     if args.json:
         print(results.to_json())
@@ -53,6 +54,13 @@ def _command_run(args: argparse.Namespace) -> int:
             print(f"── {result.name} [{result.status}] ──\n{result.error}", file=sys.stderr)
     print(results.table().to_string())
     return _exit_code(results)
+
+
+def _command_cache(args: argparse.Namespace) -> int:
+    from .cache import default_cache_dir
+
+    print(cache_command(args.action, args.dir or default_cache_dir()))
+    return 0
 
 
 def _exit_code(results) -> int:
@@ -90,7 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scripts", nargs="+", metavar="SCRIPT", help=script_help)
     add_run_options(run)
     add_agent_options(run)
+    add_cache_options(run)
     run.set_defaults(handler=_command_run, backend=DEFAULT_BACKEND)
+    cache = commands.add_parser(
+        "cache", help="show or empty the persistent step cache",
+        description="info: entries and size of the persistent step cache; clear: remove every entry.",
+    )
+    add_cache_command_arguments(cache)
+    cache.set_defaults(handler=_command_cache)
     verify = commands.add_parser(
         "verify", help="compare batch results with plain sequential execution",
         description="Run scripts as one batch and one after another in plain Python; print, per script, "
@@ -115,8 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stratum`` console script."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_bare_cache_last(sys.argv[1:] if argv is None else list(argv)))
     return args.handler(args)
+
+
+def _bare_cache_last(argv: list[str]) -> list[str]:
+    """``stratum run --cache a.py``: a cache directory is never a file, so ``a.py`` is a script and
+    ``--cache`` has no value; moved last, argparse reads it so."""
+    if argv[:1] == ["run"] and "--cache" in argv:
+        at = argv.index("--cache")
+        if at + 1 < len(argv) and Path(argv[at + 1]).is_file():
+            return [*argv[:at], *argv[at + 1:], "--cache"]
+    return argv
 
 
 if __name__ == "__main__":

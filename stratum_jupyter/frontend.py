@@ -6,7 +6,9 @@ e.g. ``argument --jobs: must be a positive integer, got '0'`` (a ``UsageError`` 
 from __future__ import annotations
 
 import argparse
+import warnings
 
+from .cache import CacheWarning, StepCache, parse_cache_size
 from .memory import MEMORY_HELP, parse_size
 from .runtime import BACKENDS, DEFAULT_BACKEND
 
@@ -21,6 +23,13 @@ SMOKE_HELP = (
     "first run the isolated candidates on the first ROWS rows of each file they read with pandas and report which "
     "fail and where; then run everything in full (the full run alone decides statuses)"
 )
+
+CACHE_HELP = (
+    "keep the outputs of steps worth keeping on disk in DIR and reuse them in later runs, other kernels and after a "
+    "restart (without DIR: $STRATUM_CACHE_DIR/steps, else the user cache directory)"
+)
+CACHE_SIZE_HELP = "bound of the step cache, e.g. 2GB (default: 10GB); least recently used entries go first"
+CACHE_DIR_HELP = "the cache directory (default: $STRATUM_CACHE_DIR/steps, else the user cache directory)"
 
 
 def positive_int(text: str) -> int:
@@ -43,13 +52,19 @@ def positive_seconds(text: str) -> float:
     return value
 
 
-def memory_size(text: str) -> str:
-    """Checked here, parsed by the batch: the option keeps the user's spelling."""
-    try:
-        parse_size(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
+def _size(parse):
+    """A size option checked here with ``parse``, parsed by the batch: it keeps the user's spelling."""
+    def check(text: str) -> str:
+        try:
+            parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return text
+    return check
+
+
+memory_size = _size(parse_size)
+cache_size = _size(parse_cache_size)
 
 
 def identifier(text: str) -> str:
@@ -72,6 +87,44 @@ def add_agent_options(parser) -> None:
     """``--json`` and ``--smoke ROWS``: the options of ``run`` for agents."""
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
     parser.add_argument("--smoke", metavar="ROWS", type=positive_int, default=None, help=SMOKE_HELP)
+
+
+def add_cache_options(parser) -> None:
+    """``--cache [DIR]`` (True without DIR: the default directory) and ``--cache-size SIZE``."""
+    parser.add_argument("--cache", metavar="DIR", nargs="?", const=True, default=None, help=CACHE_HELP)
+    parser.add_argument("--cache-size", metavar="SIZE", type=cache_size, default=None, help=CACHE_SIZE_HELP)
+
+
+def add_cache_command_arguments(parser) -> None:
+    """``info | clear`` and ``--dir DIR``: the arguments of ``cache``."""
+    parser.add_argument("action", choices=("info", "clear"), help="info: entries and size; clear: remove every entry")
+    parser.add_argument("--dir", metavar="DIR", default=None, help=CACHE_DIR_HELP)
+
+
+def cache_command(action: str, directory) -> str:
+    """What ``cache info`` / ``cache clear`` print, for the cache in ``directory``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheWarning)  # the problem is in the line printed
+        cache = StepCache(directory)
+        removed = cache.clear() if action == "clear" else None
+        info = cache.info()
+    where = f"step cache {info['directory']}"
+    if info["error"]:
+        return f"{where}: unusable ({info['error']})"
+    if removed is not None:
+        return f"{where}: cleared, {removed} {'entry' if removed == 1 else 'entries'} removed"
+    entries = info["entries"]
+    return f"{where}: {entries} {'entry' if entries == 1 else 'entries'}, {format_size(info['bytes'])}"
+
+
+def format_size(size: int) -> str:
+    """``format_size(1536)`` → ``"1.5 KB"`` (binary units, as ``--memory`` and ``--cache-size`` read them)."""
+    value, unit = float(size), "bytes"
+    for bigger in ("KB", "MB", "GB", "TB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 def plural(count: int, noun: str) -> str:

@@ -16,23 +16,32 @@ from IPython.display import display
 from traitlets import Enum, Float, Integer, TraitError, Unicode, validate
 
 from .batch import Batch
-from .frontend import add_agent_options, add_run_options, identifier, memory_size, plural, positive_int, positive_seconds
+from .cache import default_cache_dir
+from .frontend import (
+    add_agent_options, add_cache_command_arguments, add_cache_options, add_run_options, cache_command, identifier,
+    memory_size, plural, positive_int, positive_seconds,
+)
 from .memory import MEMORY_HELP
 from .progress import progress_kind
 from .results import RunResult
 from .runtime import BACKENDS, DEFAULT_BACKEND
 
-SUBCOMMANDS = ("run", "show", "explain", "results", "clear", "status")
-_RUN = f"%stratum run [--jobs N] [--timeout SECONDS] [--memory SIZE] [--backend {'|'.join(BACKENDS)}] [--json] [--smoke ROWS]"
+SUBCOMMANDS = ("run", "show", "explain", "results", "clear", "status", "cache")
+_RUN = (f"%stratum run [--jobs N] [--timeout SECONDS] [--memory SIZE] [--backend {'|'.join(BACKENDS)}] [--json] "
+        "[--smoke ROWS] [--cache [DIR]] [--cache-size SIZE]")
+_CACHE = "%stratum cache info | clear [--dir DIR]"
 _CELL = "%%stratum [-n NAME] [--isolated] [--run] [--show]   (first line of a cell: capture the cell)"
-RUN_USAGE, CELL_USAGE = f"usage: {_RUN}", f"usage: {_CELL}"
-USAGE = f"usage: {_RUN}\n       %stratum show | explain | results | clear | status\n       {_CELL}"
+RUN_USAGE, CELL_USAGE, CACHE_USAGE = f"usage: {_RUN}", f"usage: {_CELL}", f"usage: {_CACHE}"
+USAGE = f"usage: {_RUN}\n       %stratum show | explain | results | clear | status\n       {_CACHE}\n       {_CELL}"
 
 
 # `%stratum run`'s options; MagicArgumentParser raises UsageError where argparse would exit.
 RUN_PARSER = MagicArgumentParser(prog="%stratum run", description="Run every captured, not yet run pipeline as one batch.")
 add_run_options(RUN_PARSER)
 add_agent_options(RUN_PARSER)
+add_cache_options(RUN_PARSER)
+CACHE_PARSER = MagicArgumentParser(prog="%stratum cache", description="Show or empty the persistent step cache.")
+add_cache_command_arguments(CACHE_PARSER)
 
 
 def _as_python(shell, cell: str) -> str:
@@ -74,7 +83,8 @@ class StratumMagics(Magics):
     timeout = Float(None, allow_none=True, help="Per-pipeline time limit of %stratum run, in seconds (default: none).").tag(config=True)
     cache = Unicode(
         None, allow_none=True,
-        help="Directory of the persistent result cache. Stored only: runs do not read it until the cache lands.",
+        help="Directory of the persistent step cache: the default of %stratum run --cache and of %stratum cache "
+             "(unset: runs use no persistent cache unless --cache is given).",
     ).tag(config=True)
 
     @validate("jobs", "timeout", "memory")
@@ -133,7 +143,7 @@ class StratumMagics(Magics):
         if args.show:
             self._show()
         if args.run:
-            self._run(self.jobs, self.timeout, self.backend, self.memory)
+            self._run(self.jobs, self.timeout, self.backend, self.memory, cache=self.cache)
 
     @no_var_expand
     @line_magic("stratum")
@@ -151,8 +161,12 @@ class StratumMagics(Magics):
                 args.timeout if args.timeout is not None else self.timeout,
                 args.backend or self.backend,
                 args.memory if args.memory is not None else self.memory,
-                as_json=args.json, smoke=args.smoke,
+                as_json=args.json, smoke=args.smoke, cache=self._cache_option(args.cache), cache_size=args.cache_size,
             )
+        if command == "cache":
+            args = _parse(CACHE_PARSER.parse_argstring, rest, "%stratum cache", CACHE_USAGE)
+            print(cache_command(args.action, args.dir or self.cache or default_cache_dir()))
+            return None
         if rest:
             raise UsageError(f"%stratum {command}: takes no arguments, got {rest!r}\n{USAGE}")
         if command == "show":
@@ -171,7 +185,7 @@ class StratumMagics(Magics):
 
     def _run(
         self, jobs: int | None, timeout: float | None, backend: str, memory: str | None,
-        as_json: bool = False, smoke: int | None = None,
+        as_json: bool = False, smoke: int | None = None, cache: bool | str | None = None, cache_size: str | None = None,
     ) -> None:
         if not self.batch.pending:
             raise UsageError("%stratum run: the batch is empty: capture cells with %%stratum first")
@@ -181,6 +195,7 @@ class StratumMagics(Magics):
             run = self.batch.run(
                 jobs=jobs, timeout=timeout, backend=backend, progress=progress_kind(self.shell), memory=memory,
                 smoke=smoke, on_smoke=lambda report: print(report.text(), file=notes, flush=True),
+                cache=cache, cache_size=cache_size,
             )
         except KeyboardInterrupt:
             self.shell.user_ns["stratum_results"] = self.batch.results
@@ -237,6 +252,13 @@ class StratumMagics(Magics):
                 print(f"{result.status}: {result.cause}", file=sys.stderr)
         sys.stdout.flush()
 
+    def _cache_option(self, option: bool | str | None) -> bool | str | None:
+        """``--cache DIR`` as given; bare ``--cache`` or none: the configured directory, else the
+        default one (bare) or no persistent cache (none)."""
+        if option is None or option is True:
+            return self.cache or option
+        return option
+
     def _explain(self) -> str:
         return self.batch.explain() if self.batch.pending or self.batch.results else "the batch is empty"
 
@@ -268,6 +290,7 @@ StratumMagics.stratum_line.__doc__ = f"""Run and inspect the batch of cells capt
 
   {_RUN}
   %stratum show | explain | results | clear | status
+  {_CACHE}
 
 Subcommands:
   run      run every captured, not yet run pipeline as one batch; results are written back to the
@@ -278,6 +301,9 @@ Subcommands:
   results  the leaderboard, ``stratum_results.table()``
   clear    drop pending pipelines and results
   status   pending pipelines and the statuses of finished ones
+  cache    ``info``: entries and size of the persistent step cache; ``clear``: remove every entry
+           (``--dir DIR``, default: ``c.StratumMagics.cache``, else ``$STRATUM_CACHE_DIR/steps``
+           or the user cache directory)
 
 Options of run:
 {RUN_PARSER.format_help().split("options:", 1)[1].rstrip()}
@@ -288,7 +314,7 @@ The defaults of run's options come from the IPython configuration, e.g. ``ipytho
   c.StratumMagics.timeout = 600     # --timeout
   c.StratumMagics.memory = "8GB"    # --memory
   c.StratumMagics.backend = "{DEFAULT_BACKEND}"  # --backend
-  c.StratumMagics.cache = "~/stratum-cache"  # stored for the persistent cache (not used yet)
+  c.StratumMagics.cache = "~/stratum-cache"  # --cache
 
 With ``--json`` the pipelines' printed output is not replayed: stdout carries only the JSON
 document (also ``stratum_results.to_json()``; format in the README, "JSON for agents"), and the

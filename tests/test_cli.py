@@ -65,7 +65,7 @@ def test_help_has_no_raw_markup_and_every_option_is_explained():
     done = stratum("--help")
     assert done.returncode == 0 and "``" not in done.stdout and "run, verify and benchmark" in done.stdout.lower()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    assert set(commands.choices) == {"run", "verify", "bench"}
+    assert set(commands.choices) == {"run", "verify", "bench", "cache"}
     for name, sub in commands.choices.items():
         assert "``" not in sub.format_help(), name
         for action in sub._actions:
@@ -77,8 +77,65 @@ def test_help_has_no_raw_markup_and_every_option_is_explained():
     (["--jobs", "0"], "argument --jobs: must be a positive integer, got '0'"),
     (["--memory", "lots"], "argument --memory: memory budget must look like 4GB"),
     (["--timeout", "0"], "argument --timeout: must be a positive number of seconds"),
+    (["--cache-size", "lots"], "argument --cache-size: cache size must look like 2GB"),
 ])
 def test_bad_option_values_are_usage_errors(tmp_path, option, message):
     (tmp_path / "a.py").write_text("x = 1\n")
     done = stratum("run", *option, "a.py", cwd=tmp_path)
     assert done.returncode == 2 and message in done.stderr and "usage: stratum run" in done.stderr
+
+
+def test_cache_info_and_clear(tmp_path):
+    from stratum_jupyter.cache import StepCache
+    from stratum_jupyter.transfer import publish
+
+    directory = tmp_path / "cache"
+    cache = StepCache(directory)
+    for key in ("a1", "b2", "c3"):
+        publish(str(tmp_path / key), {"x": key}, [], None, {})
+        assert cache.put(key, str(tmp_path / key), {})
+    size = cache.info()["bytes"]
+    done = stratum("cache", "info", "--dir", str(directory))
+    assert (done.returncode, done.stdout) == (0, f"step cache {directory}: 3 entries, {size} bytes\n")
+    done = stratum("cache", "clear", "--dir", str(directory))
+    assert (done.returncode, done.stdout) == (0, f"step cache {directory}: cleared, 3 entries removed\n")
+    assert stratum("cache", "info", "--dir", str(directory)).stdout == f"step cache {directory}: 0 entries, 0 bytes\n"
+    assert list(directory.iterdir()) == []
+    done = stratum("cache", "frobnicate")
+    assert done.returncode == 2 and "invalid choice: 'frobnicate'" in done.stderr
+
+
+def test_cache_info_uses_the_default_directory(tmp_path, monkeypatch, capsys):
+    from stratum_jupyter import cli
+
+    monkeypatch.setenv("STRATUM_CACHE_DIR", str(tmp_path))
+    assert cli.main(["cache", "info"]) == 0
+    assert capsys.readouterr().out == f"step cache {tmp_path / 'steps'}: 0 entries, 0 bytes\n"
+
+
+@pytest.mark.parametrize("argv, scripts, cache", [
+    (["--cache", "a.py", "b.py"], ["a.py", "b.py"], True),  # a file is never the cache directory
+    (["--cache", "a.py"], ["a.py"], True),
+    (["a.py", "--cache"], ["a.py"], True),
+    (["--cache", "dir", "a.py"], ["a.py"], "dir"),
+    (["--cache=dir", "a.py", "--cache-size", "2GB"], ["a.py"], "dir"),
+    (["a.py"], ["a.py"], None),
+])
+def test_run_cache_option_parsing(tmp_path, monkeypatch, argv, scripts, cache):
+    from stratum_jupyter import cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text("x = 1\n")
+    args = cli.build_parser().parse_args(cli._bare_cache_last(["run", *argv]))
+    assert (args.scripts, args.cache) == (scripts, cache)
+    assert args.cache_size == ("2GB" if "2GB" in argv else None)
+
+
+def test_run_with_a_cache_directory(tmp_path):
+    (tmp_path / "a.py").write_text("import pandas as pd\ntotal = int(pd.Series(range(10)).sum())\nprint(total)\n")
+    for _ in range(2):
+        done = stratum("run", "--cache", str(tmp_path / "cache"), "--cache-size", "100MB", "a.py", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "45" in done.stdout and "CacheWarning" not in done.stderr
+    assert (tmp_path / "cache").is_dir()

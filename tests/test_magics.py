@@ -95,6 +95,9 @@ MISUSE = [
     ("%stratum frobnicate", "unknown subcommand 'frobnicate'"),
     ("%stratum", "missing subcommand"),
     ("%stratum explain everything", "%stratum explain: takes no arguments"),
+    ("%stratum run --cache-size lots", "argument --cache-size: cache size must look like 2GB"),
+    ("%stratum cache", "the following arguments are required: action"),
+    ("%stratum cache bogus", "argument action: invalid choice: 'bogus'"),
     ("%%stratum --bogus\nx = 2\n", "unrecognized arguments: --bogus"),
     ("%%stratum -n 1st\nx = 2\n", "pipeline name must be a Python identifier, got '1st'"),
     ("%%stratum -n later\n\n", "the cell is empty"),
@@ -153,7 +156,7 @@ def test_help_documents_every_subcommand_and_option(shell):
     line_help = shell.object_inspect_text("%stratum")
     for word in SUBCOMMANDS:
         assert f"\n  {word} " in line_help, word
-    for option in ("--jobs N", "--timeout SECONDS", "--memory SIZE", "--backend NAME"):
+    for option in ("--jobs N", "--timeout SECONDS", "--memory SIZE", "--backend NAME", "--cache <[DIR]>", "--cache-size SIZE"):
         assert f"\n  {option} " in line_help, option
     for trait in ("jobs", "timeout", "memory", "backend", "cache"):
         assert f"c.StratumMagics.{trait} =" in line_help, trait
@@ -263,7 +266,7 @@ def test_run_defaults_come_from_the_ipython_configuration(tmp_path):
         "c.StratumMagics.timeout = 30.0\n"
         "c.StratumMagics.memory = '1GB'\n"
         "c.StratumMagics.backend = 'python'\n"
-        "c.StratumMagics.cache = '/tmp/stratum-cache'\n"
+        f"c.StratumMagics.cache = {str(tmp_path / 'stratum-cache')!r}\n"
     )
     config = PyFileConfigLoader("ipython_config.py", path=str(tmp_path)).load_config()
     InteractiveShell.clear_instance()
@@ -272,13 +275,14 @@ def test_run_defaults_come_from_the_ipython_configuration(tmp_path):
     try:
         run(shell, "%load_ext stratum_jupyter")
         magics = shell.magics_manager.registry["StratumMagics"]
-        assert (magics.jobs, magics.timeout, magics.memory, magics.backend, magics.cache) == (1, 30.0, "1GB", "python", "/tmp/stratum-cache")
+        assert (magics.jobs, magics.timeout, magics.memory, magics.backend, magics.cache) == (1, 30.0, "1GB", "python", str(tmp_path / "stratum-cache"))
         calls = []
         real_run = magics.batch.run
         magics.batch.run = lambda **options: calls.append(options) or real_run(**options)
         run(shell, "%%stratum -n a --isolated\nx = 1\n")
         run(shell, "%stratum run")
-        assert {k: calls[0][k] for k in ("jobs", "timeout", "memory", "backend")} == {"jobs": 1, "timeout": 30.0, "memory": "1GB", "backend": "python"}
+        assert {k: calls[0][k] for k in ("jobs", "timeout", "memory", "backend", "cache")} == {
+            "jobs": 1, "timeout": 30.0, "memory": "1GB", "backend": "python", "cache": str(tmp_path / "stratum-cache")}
         run(shell, "%%stratum -n b --isolated\ny = 2\n")
         run(shell, "%stratum run --jobs 2 --memory 2GB")  # options win over the configuration
         assert (calls[1]["jobs"], calls[1]["memory"], calls[1]["backend"]) == (2, "2GB", "python")
@@ -343,3 +347,42 @@ def test_values_that_cannot_leave_a_worker_are_listed_not_dropped(shell):
     assert result.status == "ok" and result.namespace == {"x": 1} and result.untransferable == ["squares"]
     assert "could not come back from workers: gen.squares" in out.stdout
     assert shell.user_ns["x"] == 1 and "squares" not in shell.user_ns
+
+
+def test_cache_info_and_clear(shell, tmp_path, monkeypatch):
+    from stratum_jupyter.cache import StepCache
+    from stratum_jupyter.transfer import publish
+
+    directory = tmp_path / "cache"
+    cache = StepCache(directory)
+    for key in ("a1", "b2"):
+        publish(str(tmp_path / key), {"x": key * 1000}, [], None, {})
+        assert cache.put(key, str(tmp_path / key), {})
+    size = cache.info()["bytes"]
+    assert run(shell, f"%stratum cache info --dir {directory}").stdout == f"step cache {directory}: 2 entries, {size / 1024:.1f} KB\n"
+    assert run(shell, f"%stratum cache clear --dir {directory}").stdout == f"step cache {directory}: cleared, 2 entries removed\n"
+    assert run(shell, f"%stratum cache info --dir {directory}").stdout == f"step cache {directory}: 0 entries, 0 bytes\n"
+    assert cache.get("a1") is None
+    # without --dir: the configured directory, else the default one
+    monkeypatch.setenv("STRATUM_CACHE_DIR", str(tmp_path / "default"))
+    assert f"step cache {tmp_path / 'default' / 'steps'}: 0 entries" in run(shell, "%stratum cache info").stdout
+    shell.magics_manager.registry["StratumMagics"].cache = str(directory)
+    assert f"step cache {directory}: 0 entries" in run(shell, "%stratum cache info").stdout
+    (tmp_path / "file").write_text("")
+    assert "unusable (NotADirectoryError" in run(shell, f"%stratum cache info --dir {tmp_path / 'file' / 'x'}").stdout
+
+
+def test_run_cache_options_reach_the_batch(shell, tmp_path):
+    magics = shell.magics_manager.registry["StratumMagics"]
+    calls = []
+    real_run = magics.batch.run
+    magics.batch.run = lambda **options: calls.append(options) or real_run(**options)
+    for i, options in enumerate(["", f" --cache {tmp_path / 'given'} --cache-size 1GB", " --cache"]):
+        run(shell, f"%%stratum -n p{i} --isolated\nx = {i}\n")
+        assert "(1 ok)" in run(shell, "%stratum run" + BACKEND + options).stdout
+    assert [(c["cache"], c["cache_size"]) for c in calls] == [(None, None), (str(tmp_path / "given"), "1GB"), (True, None)]
+    magics.cache = str(tmp_path / "configured")  # the default of --cache, and what bare --cache means
+    for i, options in enumerate(["", " --cache", f" --cache {tmp_path / 'given'}"]):
+        run(shell, f"%%stratum -n q{i} --isolated\nx = {i}\n")
+        assert "(1 ok)" in run(shell, "%stratum run" + BACKEND + options).stdout
+    assert [c["cache"] for c in calls[3:]] == [str(tmp_path / "configured")] * 2 + [str(tmp_path / "given")]
