@@ -342,7 +342,7 @@ class Execution:
             path = self._exchange_path(node)
             known = {v: namespace[n] for v, n in reads_by_version(node).items() if n in namespace}
             try:
-                publish(path, outcome.bindings, sorted(outcome.deleted), outcome.rng if node.rng else None, known)
+                keep &= not publish(path, outcome.bindings, sorted(outcome.deleted), outcome.rng if node.rng else None, known)
                 outcome.published = path
             except Exception:  # noqa: BLE001 - unpicklable outputs: remote consumers compute them
                 pass
@@ -376,7 +376,8 @@ class Execution:
         outcome.published = publish_to if reply["published"] else None
         if reply["value"] is not None:
             outcome.value = transfer.loads(reply["value"])
-        self._keep(node, outcome, reply["value"])
+        if not reply["cell_code"]:
+            self._keep(node, outcome, reply["value"])
         return outcome
 
     def _run_code(self, node: Node, code, lineage: Lineage, outcome: Outcome) -> None:

@@ -100,7 +100,7 @@ class BatchGraph:
         self.copies_decided = False
         self._captured = 0
         # Versions whose value is not determined by code and inputs (a clock read, an unseeded
-        # draw, a function object): nothing derived from them is kept for later runs.
+        # draw): nothing derived from them is kept for later runs.
         self.tainted: set[str] = set()
         for pipeline in pipelines:
             self.add(pipeline)
@@ -233,11 +233,13 @@ class BatchGraph:
             outputs=frozenset(step.writes | mutated), mutated=mutated, mutated_versions=frozenset(mutated_versions),
             rng=rng, lineage=lineage, position=position,
         )
-        tainted = bool(salt) or step.is_definition or any(v in self.tainted for v in read_versions.values())
+        tainted = bool(salt) or any(v in self.tainted for v in read_versions.values())
         # Kept for later runs: isolated steps determined by their code, inputs and the content of
-        # the files they read, with no effect beyond their bindings.
+        # the files they read, with no effect beyond their bindings (a definition's function object
+        # is not kept; what calling it computes is, unless it holds cell-defined code: see publish).
         node.cacheable = (
-            lineage != KERNEL and not tainted and not pseudo_writes and all(a.path is not None for a in step.files)
+            lineage != KERNEL and not tainted and not step.is_definition and not pseudo_writes
+            and all(a.path is not None for a in step.files)
         )
         if key in self.first_exec and not step.is_definition:
             node.kind, node.source = "reuse", self.first_exec[key]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -26,6 +27,7 @@ class _Pickler(cloudpickle.Pickler):
     def __init__(self, file, known: dict[int, str]) -> None:
         super().__init__(file, protocol=5)
         self.known = known
+        self.cell_code = False  # a function or class defined in a cell went by value
 
     def persistent_id(self, obj):  # noqa: D102 - pickle's hook
         return self.known.get(id(obj)) if self.known else None
@@ -35,6 +37,8 @@ class _Pickler(cloudpickle.Pickler):
             # Bunch.__setstate__ drops its attributes on purpose (pickles from old versions);
             # a value moved between processes must keep them.
             return _rebuild_bunch, (type(obj), dict(obj), dict(obj.__dict__))
+        if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__module__", None) == "__main__":
+            self.cell_code = True
         return super().reducer_override(obj)
 
 
@@ -47,10 +51,15 @@ def _rebuild_bunch(cls: type, items: dict, attributes: dict) -> object:
 def dumps(value: object, inputs: Mapping[str, object] | None = None) -> bytes:
     """Pickle ``value``; objects equal by identity to an ``inputs`` value (version → object)
     are written as references to that version."""
+    return _dump(value, inputs)[0]
+
+
+def _dump(value: object, inputs: Mapping[str, object] | None) -> tuple[bytes, bool]:
     known = {id(v): version for version, v in (inputs or {}).items() if not isinstance(v, _VALUE_TYPES)}
     buffer = io.BytesIO()
-    _Pickler(buffer, known).dump(value)
-    return buffer.getvalue()
+    pickler = _Pickler(buffer, known)
+    pickler.dump(value)
+    return buffer.getvalue(), pickler.cell_code
 
 
 class _Unpickler(pickle.Unpickler):
@@ -92,14 +101,16 @@ def dumps_namespace(namespace: Mapping[str, object]) -> tuple[bytes, list[str]]:
         return dumps({}), sorted(namespace)
 
 
-def publish(path: str, bindings: dict, deleted: list[str], rng: tuple | None, inputs: dict[str, object]) -> int:
-    """Write a step's outputs for other processes; returns the file's size."""
-    data = dumps({"bindings": bindings, "deleted": deleted, "rng": rng}, inputs)
+def publish(path: str, bindings: dict, deleted: list[str], rng: tuple | None, inputs: dict[str, object]) -> bool:
+    """Write a step's outputs for other processes; returns whether they hold functions or
+    classes defined in a cell (travelling by value: a later run must not reuse them, its own
+    definitions are other objects)."""
+    data, cell_code = _dump({"bindings": bindings, "deleted": deleted, "rng": rng}, inputs)
     tmp = f"{path}.tmp"
     with open(tmp, "wb") as file:
         file.write(data)
     os.replace(tmp, path)  # readers never see half a file
-    return len(data)
+    return cell_code
 
 
 def load_published(path: str, inputs: dict[str, object]) -> dict:

@@ -117,3 +117,40 @@ def test_the_persistent_cache_serves_another_process(csv_path, tmp_path):
     results, events = _run(Batch(), cells, "d", "processes", cache=cache)
     assert results.stats["cache_hits"] >= 2
     _assert_plain(results, cells, "d")
+
+
+def test_what_cell_functions_compute_is_kept_and_comes_back_as_the_later_runs_own_objects():
+    """A kept instance of a cell-defined class refers to its class as the step's input version,
+    so in a later run it is an instance of that run's own class, not of a copy."""
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        def slow_sum(n):
+            return float(sum(np.sqrt(i) for i in range(n)))
+        total = slow_sum(300_000)
+        class Box:
+            def __init__(self, value):
+                self.value = value
+        def make_box(n):
+            slow_sum(n)
+            return Box(n)
+        box = make_box(300_000)
+        same_class = isinstance(box, Box)
+        """
+    )
+    batch = Batch()
+    first, _ = _run(batch, [code], "a", "processes")
+    second, _ = _run(batch, [code], "b", "processes")
+    assert (first.stats["cache_hits"], second.stats["cache_hits"]) == (0, 2)  # `total` and `box`
+    assert second["b0"].namespace["same_class"] is True and second["b0"].namespace["box"].value == 300_000
+    assert second["b0"].namespace["total"] == first["a0"].namespace["total"]
+
+
+def test_outputs_holding_code_made_in_the_step_are_not_kept():
+    """A function created by the step itself would travel by value: not kept for later runs."""
+    code = "import numpy as np\nscale = (lambda s: (lambda v: v * s))(float(sum(np.sqrt(i) for i in range(300_000))))\nout = scale(2)\n"
+    batch = Batch()
+    _run(batch, [code], "a", "processes")
+    second, _ = _run(batch, [code], "b", "processes")
+    assert second.stats["cache_hits"] == 0
+    _assert_plain(second, [code], "b")

@@ -100,7 +100,7 @@ class Worker:
         outputs: list[str], publish_to: str | None, inputs: dict[str, str], rng: bool, keep_only: bool = False,
     ) -> dict:
         reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
-                       "deleted": [], "nbytes": 0, "published": False, "internal": None}
+                       "deleted": [], "cell_code": False, "published": False, "internal": None}
         try:
             self._bind(bindings)
         except BaseException as error:  # noqa: BLE001 - e.g. a published file vanished
@@ -139,7 +139,7 @@ class Worker:
         ):
             known = {v: namespace[n] for v, n in inputs.items() if n in namespace}
             try:
-                reply["nbytes"] = publish(publish_to, bound, reply["deleted"], rng_state() if rng else None, known)
+                reply["cell_code"] = publish(publish_to, bound, reply["deleted"], rng_state() if rng else None, known)
                 reply["published"] = True
             except Exception:  # noqa: BLE001 - unpicklable outputs: consumers run the step themselves
                 pass
