@@ -50,6 +50,7 @@ class Batch:
         self.listeners: list[Callable[[dict], None]] = []
         self._captured = 0
         self._last_graph: BatchGraph | None = None
+        self._imports: set[str] = set()  # modules the pending isolated cells import: workers load them early
         self._session_cache: StepCache | None = None
         self.sample_rows: int | None = None  # set on a smoke run's batch: readers return this many rows
 
@@ -67,6 +68,8 @@ class Batch:
         steps = capture_steps(code, filename, self._libraries(isolated))
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         pipeline = Pipeline(name=name, code=code, isolated=isolated, steps=steps, filename=filename)
+        if isolated:
+            self._imports.update(m for s in steps for m in _imported(s))
         replaced = any(p.name == name for p in self.pending)
         self.pending = [p for p in self.pending if p.name != name] + [pipeline]
         self._captured += 1
@@ -221,6 +224,7 @@ class Batch:
             memory_budget=budget,
         )
         self.pending = []
+        self._imports = set()
         self.results.update(run)
         if stats.get("interrupted"):
             raise KeyboardInterrupt("stratum run interrupted; completed pipelines were written back")
@@ -235,8 +239,7 @@ class Batch:
             get_pool().prewarm(min(jobs, isolated), threads_per_worker(jobs), self._isolated_imports())
 
     def _isolated_imports(self) -> list[str]:
-        modules = {m.split(".")[0] for p in self.pending if p.isolated for s in p.steps for m in _imported(s)}
-        return sorted(modules)
+        return sorted(self._imports)
 
     def _workers(self, jobs: int, memory_limit: int | None) -> Workers | None:
         if not any(p.isolated for p in self.pending):

@@ -14,6 +14,7 @@ no worker outlives the kernel, even one killed with SIGKILL.
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import signal
 import subprocess
@@ -170,7 +171,9 @@ class WorkerPool:
                 self.idle.append(worker)
 
     def prewarm(self, count: int, threads: int, modules: list[str]) -> None:
-        """Make sure ``count`` idle workers with ``threads`` exist and are importing ``modules``."""
+        """Make sure ``count`` idle workers with ``threads`` exist and are importing ``modules``;
+        this process imports them too, in the background: it unpickles what workers send back."""
+        _import_in_background([m for m in modules if m not in sys.modules])
         with self.lock:
             ready = [w for w in self.idle if w.threads == threads and w.alive()]
         for worker in ready[:count]:
@@ -200,6 +203,19 @@ class WorkerPool:
             workers, self.all, self.idle = self.all, [], []
         for worker in workers:
             worker.kill()
+
+
+def _import_in_background(modules: list[str]) -> None:
+    if modules:
+        threading.Thread(target=_import_all, args=(modules,), name="stratum-imports", daemon=True).start()
+
+
+def _import_all(modules: list[str]) -> None:
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - the cell reports its own import errors
+            pass
 
 
 _pool: WorkerPool | None = None
