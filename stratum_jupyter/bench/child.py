@@ -167,6 +167,8 @@ def run_magics(paths: list[Path], jobs: int | None, out: Path | None) -> dict:
 
     cfg = Config()
     cfg.HistoryManager.enabled = False
+    if jobs:  # configured, as a user who always runs with N jobs would: workers warm up for N
+        cfg.StratumMagics.jobs = jobs
     shell = InteractiveShell.instance(config=cfg)
 
     def cell(text: str) -> None:
@@ -178,7 +180,7 @@ def run_magics(paths: list[Path], jobs: int | None, out: Path | None) -> dict:
     cell("%load_ext stratum_jupyter")
     for path in paths:
         cell(f"%%stratum --isolated -n {path.stem}\n{path.read_text()}")
-    cell("%stratum run" + (f" --jobs {jobs}" if jobs else ""))
+    cell("%stratum run")
     results = shell.user_ns["stratum_results"]
     summary: dict = {"statuses": {}, "script_seconds": {}, "capture_seconds": 0.0}
     for path in paths:

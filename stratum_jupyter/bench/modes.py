@@ -62,7 +62,7 @@ MODES: dict[str, Mode] = {m.key: m for m in (
     Mode("d", "%%stratum, default jobs",
          "every script captured with `%%stratum --isolated`, then `%stratum run`", True),
     Mode("e", "%%stratum --jobs 1",
-         "as (d), with `%stratum run --jobs 1`", True),
+         "as (d), with one job (`c.StratumMagics.jobs = 1`, so workers warm up for it)", True),
     Mode("f", "%%stratum after main-thread OpenMP",
          "as (d), in a kernel that first fitted small LightGBM, XGBoost and "
          "HistGradientBoosting models on its main thread (GNU OpenMP then slows fits on other "
