@@ -14,7 +14,7 @@ import builtins
 import hashlib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .purity import (
     CLOCK_CALLS,
@@ -126,13 +126,32 @@ def _source(lines: list[str], stmt: ast.stmt) -> str:
     return head + "".join(lines[first + 1 : last]) + tail
 
 
+_ANALYSES: dict[tuple, Step] = {}  # (statement text, libraries, constants) → its analysis
+
+
 def _analyse(
     stmt: ast.stmt, lines: list[str], index: int, libraries: set[str], constants: dict[str, str], is_last: bool
 ) -> Step:
+    """A statement's step. Candidates repeat most statements in the same context (the names bound
+    to libraries, the string constants before it): the analysis is remembered by those."""
+    source = _source(lines, stmt)
+    context = (source, frozenset(libraries), frozenset(constants.items()))
+    known = _ANALYSES.get(context)
+    if known is None:
+        known = _ANALYSES[context] = _analyse_anew(stmt, source, libraries, constants)
+        if len(_ANALYSES) > _HASHES_KEPT:
+            _ANALYSES.clear()
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        libraries.update(known.writes)
+    return replace(
+        known, index=index, tree=stmt, lineno=stmt.lineno, end_lineno=stmt.end_lineno or stmt.lineno,
+        is_last_expression=is_last and isinstance(stmt, ast.Expr),
+    )
+
+
+def _analyse_anew(stmt: ast.stmt, source: str, libraries: set[str], constants: dict[str, str]) -> Step:
     visitor = _StepVisitor(libraries, constants)
     visitor.visit(stmt)
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        libraries.update(visitor.writes)
     mutates = _expand_aliases(visitor.mutates, visitor.aliases)
     string_constants = ()
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
@@ -140,10 +159,9 @@ def _analyse(
         if value is not None:
             string_constants = ((stmt.targets[0].id, value),)
     is_definition = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-    source = _source(lines, stmt)
     code_hash, shape = fingerprint_and_shape(stmt, source)
     return Step(
-        index=index,
+        index=0,
         source=source,
         tree=stmt,
         lineno=stmt.lineno,
@@ -163,7 +181,7 @@ def _analyse(
         dynamic=visitor.dynamic,
         files=tuple(visitor.files),
         is_definition=is_definition,
-        is_last_expression=is_last and isinstance(stmt, ast.Expr),
+        is_last_expression=False,
         string_constants=string_constants,
     )
 

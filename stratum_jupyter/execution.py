@@ -457,12 +457,14 @@ class Execution:
         elif node.id == self.graph.pipeline_nodes[index][-1]:
             self._finish(index, "ok")
 
-    def _finish(self, index: int, status: str, error: str | None = None, cause: str | None = None) -> None:
+    def _finish(
+        self, index: int, status: str, error: str | None = None, cause: str | None = None, final: bool = False
+    ) -> None:
         """Freeze a pipeline's result: its status and the names it bound, as they are now."""
         namespace = self.lineages[index].namespace
         untransferable: list[str] = []
         remote = self.remote[index]
-        if remote is not None and not self.closed:
+        if remote is not None and (final or not self.closed):
             namespace, untransferable = remote.collect()
             if remote.lost is not None and status != "crashed":  # ended by a time limit or an interrupt
                 cause = f"{cause or status}; {remote.lost} (names the cell had bound are lost with it)"
@@ -471,7 +473,7 @@ class Execution:
         else:
             names = self.bound[index]
         with self.lock:
-            if self.closed:
+            if self.closed and not final:  # a late return of a call the runtime gave up on
                 return
             result = self.results[index]
             result.status = status
@@ -536,17 +538,18 @@ class Execution:
     def finalize(self, node_status: list[str] | None = None) -> list[PipelineResult]:
         """Results in capture order. A pipeline whose running step the runtime abandoned (time
         limit, interrupt) gets that status; pipelines never reached are cancelled."""
+        with self.lock:
+            self.closed = True  # from here on, calls the runtime abandoned change nothing
         for node_id, status in enumerate(node_status or []):
             node = self.graph.nodes[node_id]
             if status in ("timeout", "cancelled") and node.pipeline >= 0:
                 result = self.results[node.pipeline]
                 if result.status == "pending" or self.failed_at.get(node.pipeline) == node_id:
                     what = "pipeline exceeded its time limit" if status == "timeout" else "run interrupted"
-                    self._finish(node.pipeline, status, cause=f"{what} (at line {node.step.lineno})")
+                    self._finish(node.pipeline, status, cause=f"{what} (at line {node.step.lineno})", final=True)
         for index, result in enumerate(self.results):
             if result.status == "pending":
-                self._finish(index, "cancelled", cause="run ended before this pipeline completed")
-        self.closed = True
+                self._finish(index, "cancelled", cause="run ended before this pipeline completed", final=True)
         for remote in self.remote:
             if remote is not None:
                 remote.close()

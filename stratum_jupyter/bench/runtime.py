@@ -1,4 +1,5 @@
-"""Runtime benchmarks: scheduling overhead, parallel speed-up, peak memory under a budget.
+"""Runtime benchmarks: scheduling overhead, parallel speed-up, peak memory under a budget,
+capture cost as the batch grows.
 
 ``python -m stratum_jupyter.bench.runtime [--quick]`` prints a Markdown table. Every figure is
 measured side by side in this run (median of repetitions) and results are checked equal.
@@ -119,6 +120,33 @@ def peak_memory(pipelines: int, megabytes: int, jobs: int) -> dict:
     }
 
 
+def capture_scaling(candidates: int) -> dict:
+    """Capturing the agent workload's candidates one ``%%stratum --isolated`` cell at a time, as
+    an agent does: total time, and the first and last cells' (median of ten) — flat when adding a
+    cell costs time in proportion to the cell, not to the batch."""
+    import contextlib
+    import io
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from .generators import generate
+
+    scripts = generate("agent-session", rows=1_000, scripts=candidates, seed=0).scripts
+    shell = InteractiveShell.instance(history_length=0)
+    shell.history_manager.enabled = False
+    shell.run_line_magic("load_ext", "stratum_jupyter")
+    seconds = []
+    for script in scripts:
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            shell.run_cell_magic("stratum", f"--isolated -n {script.name}", script.code)
+        seconds.append(time.perf_counter() - start)
+    shell.run_line_magic("stratum", "clear")
+    first, last = statistics.median(seconds[:10]), statistics.median(seconds[-10:])
+    return {"candidates": candidates, "total_s": sum(seconds), "first_ms": first * 1e3, "last_ms": last * 1e3,
+            "last_over_first": last / first}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -128,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     overhead = scheduling_overhead(2_000 if args.quick else 10_000, reps)
     speed = parallel_speedup(4 if args.quick else 8, 2_000 if args.quick else 4_000, 30 if args.quick else 60, reps)
     memory = peak_memory(8, 50 if args.quick else 300, 2)
-    report = {"cores": os.cpu_count(), "overhead": overhead, "parallel": speed, "memory": memory}
+    capture = capture_scaling(100 if args.quick else 1_000)
+    report = {"cores": os.cpu_count(), "overhead": overhead, "parallel": speed, "memory": memory, "capture": capture}
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(report, handle, indent=2)
@@ -141,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
           f"--memory {memory['budget']} | {memory['batch_peak_mb']:.0f} MB vs heaviest single "
           f"{memory['single_peak_mb']:.0f} MB: **{memory['ratio']:.2f}×** (default budget: "
           f"{memory['batch_default_budget_peak_mb']:.0f} MB), identical: {memory['identical']} |")
+    print(f"| capturing {capture['candidates']:,} agent candidates (`%%stratum --isolated` each) | "
+          f"{capture['total_s']:.1f} s in total; a cell {capture['first_ms']:.1f} ms first, "
+          f"{capture['last_ms']:.1f} ms last ({capture['last_over_first']:.2f}×) |")
     return 0 if speed["identical"] and memory["identical"] else 1
 
 
