@@ -65,8 +65,9 @@ class Batch:
             raise ValueError(f"pipeline name must be an identifier, got {name!r}")
         name = name or self._next_name()
         filename = f"<cell {name}>"
-        steps = capture_steps(code, filename, self._libraries(isolated))
+        # registered first: a syntax error's display reads the offending line from here
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        steps = capture_steps(code, filename, self._libraries(isolated))
         pipeline = Pipeline(name=name, code=code, isolated=isolated, steps=steps, filename=filename)
         if isolated:
             self._imports.update(m for s in steps for m in _imported(s))
