@@ -45,6 +45,7 @@ from .spill import cache_dir
 DEFAULT_MAX_BYTES = 10 << 30
 #: How long a data file outlives its evicted entry after its last use (seconds).
 GRACE_SECONDS = 60.0
+SCAN_EVERY = 256
 #: Libraries whose versions go into :func:`environment_key` (those installed).
 ENVIRONMENT_PACKAGES = (
     "stratum-jupyter", "numpy", "pandas", "scikit-learn", "scipy", "lightgbm", "xgboost", "cloudpickle",
@@ -162,6 +163,11 @@ class StepCache:
     def __init__(self, directory: str | os.PathLike, max_bytes: int | str | None = None) -> None:
         self.directory = Path(directory).expanduser()
         self.max_bytes = DEFAULT_MAX_BYTES if max_bytes is None else parse_cache_size(max_bytes)
+        # The directory is scanned for eviction only when the size this process knows of passes
+        # the bound, or every SCAN_EVERY stores (other kernels' entries, orphans): a scan per store
+        # would make keeping n steps cost n².
+        self._known_bytes: int | None = None
+        self._stores_since_scan = 0
         #: Why the cache is unusable (then it never hits and never stores), else None.
         self.error: str | None = None
         self._prepare()
@@ -316,10 +322,14 @@ class StepCache:
                     _unlink(path)
         for cause in ("garbage", "format", "missing", "truncated", "corrupted", "unreadable", "store"):
             _warned.discard((str(self.directory), cause, key))  # a new entry may warn again
-        try:
-            self._evict(keep=key)
-        except OSError as error:
-            self._warn("evict", "", f"eviction in {self.directory} failed ({error})")
+        self._stores_since_scan += 1
+        if self._known_bytes is not None:
+            self._known_bytes += size + len(record_bytes)
+        if self._known_bytes is None or self._known_bytes > self.max_bytes or self._stores_since_scan >= SCAN_EVERY:
+            try:
+                self._evict(keep=key)
+            except OSError as error:
+                self._warn("evict", "", f"eviction in {self.directory} failed ({error})")
         return True
 
     def _temporary(self, suffix: str) -> Path:
@@ -374,6 +384,7 @@ class StepCache:
         for path, stat in other:
             if path.name.startswith(_TMP) and stat.st_mtime < stale:
                 _unlink(path)
+        self._known_bytes, self._stores_since_scan = total, 0
 
     def _current_data(self, key: str) -> str | None:
         try:

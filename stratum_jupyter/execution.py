@@ -37,16 +37,18 @@ from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
 from .streams import StepOutput, capturing
 
-#: The step cache keeps a step's outputs when recomputing them costs more than keeping them: the
-#: step ran at least KEEP_AFTER_SECONDS, and its outputs are small enough to be written and read
-#: back (~KEEP_BYTES_PER_SECOND) faster than the step ran.
+#: The step cache keeps a step's outputs when recomputing them costs more than keeping them: they
+#: are small (KEEP_SMALL_BYTES: writing them costs milliseconds, and a candidate whose every step
+#: is kept needs no worker at all in a later run), or the step ran at least KEEP_AFTER_SECONDS
+#: and its outputs are written and read back (~KEEP_BYTES_PER_SECOND) faster than it ran.
+KEEP_SMALL_BYTES = 8 << 20
 KEEP_AFTER_SECONDS = 0.05
 KEEP_BYTES_PER_SECOND = 400 << 20
 
 
 def worth_keeping(seconds: float, nbytes: int) -> bool:
-    """The step cache's policy (see KEEP_AFTER_SECONDS)."""
-    return seconds >= KEEP_AFTER_SECONDS and nbytes <= seconds * KEEP_BYTES_PER_SECOND
+    """The step cache's policy (see KEEP_SMALL_BYTES)."""
+    return nbytes <= KEEP_SMALL_BYTES or (seconds >= KEEP_AFTER_SECONDS and nbytes <= seconds * KEEP_BYTES_PER_SECOND)
 
 _RNG_LOCK = threading.Lock()  # the global RNGs are process-wide: one seeded step at a time
 
@@ -123,8 +125,8 @@ class RemotePipeline:
         return self.worker
 
     def run(self, node: Node, publish_to: str | None, keep_only: bool) -> dict:
-        """``keep_only``: outputs are published for the step cache alone, if worth keeping."""
-        """Run one step in the worker; raises WorkerDied when the worker ends meanwhile."""
+        """Run one step in the worker; raises WorkerDied when the worker ends meanwhile.
+        ``keep_only``: outputs are published for the step cache alone, if worth keeping."""
         if self.lost is not None:
             raise WorkerDied(self.lost)
         step = node.step
