@@ -44,3 +44,17 @@ def run_cells_plainly(cells: list[tuple[str, bool]], namespace: dict | None = No
             kernel.update(bound)
         per_cell.append({"status": status, "namespace": bound, "stdout": out.getvalue()})
     return kernel, per_cell
+
+
+@pytest.fixture
+def kernel():
+    """A real Jupyter kernel and its client (the kernel tests drive it as an agent does)."""
+    import jupyter_client
+
+    manager, client = jupyter_client.manager.start_new_kernel(kernel_name="python3")
+    try:
+        yield manager, client
+    finally:
+        client.stop_channels()
+        if manager.is_alive():
+            manager.shutdown_kernel(now=True)

@@ -38,16 +38,6 @@ HEALTHY = {
 }
 
 
-@pytest.fixture
-def kernel():
-    manager, client = jupyter_client.manager.start_new_kernel(kernel_name="python3")
-    try:
-        yield manager, client
-    finally:
-        client.stop_channels()
-        if manager.is_alive():
-            manager.shutdown_kernel(now=True)
-
 
 def _value(client, expression: str):
     reply, text = execute(client, f"import json as _json\nprint(_json.dumps({expression}))")

@@ -13,15 +13,6 @@ jupyter_client = pytest.importorskip("jupyter_client")
 pytestmark = pytest.mark.skipif(not HAS_NATIVE, reason="Rust extension not built")
 
 
-@pytest.fixture
-def kernel():
-    manager, client = jupyter_client.manager.start_new_kernel(kernel_name="python3")
-    try:
-        yield manager, client
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-
 
 def test_interrupt_returns_quickly_and_keeps_completed_results(kernel):
     manager, client = kernel
