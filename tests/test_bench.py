@@ -19,6 +19,7 @@ from stratum_jupyter.bench.generators import WORKLOADS, generate
 from stratum_jupyter.bench.modes import CHILD, MODES, THREAD_ENV, ModeRun, child_env
 from stratum_jupyter.bench.pss import tree_pss_bytes
 from stratum_jupyter.bench.report import WorkloadOutcome, build_report, to_markdown
+from stratum_jupyter.bench.rounds import processes
 
 
 def _files(directory: Path) -> dict[str, bytes]:
@@ -36,7 +37,7 @@ def test_generators_are_deterministic(name: str, tmp_path: Path) -> None:
     c.write(tmp_path / "c")
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
     assert a.data != c.data
-    if name in ("agent-session", "aide"):  # the script mix depends on the seed too
+    if name in ("agent-session", "aide", "agent-rounds"):  # the script mix depends on the seed too
         assert [s.code for s in a.scripts] != [s.code for s in c.scripts]
 
 
@@ -247,3 +248,47 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     add_arguments(parser)
     assert run_from_args(parser.parse_args(["--modes", "a,z"])) == 2
     assert "unknown mode" in capsys.readouterr().err
+
+
+def test_agent_rounds_resubmit_candidates_with_changed_final_models() -> None:
+    wl = generate("agent-rounds", rows=400, scripts=60, seed=0)
+    first, second, third = wl.rounds
+    changed = wl.info["changed"]
+    assert len(first.scripts) == 15 and len(changed) == 2          # issue 12's session
+    assert second.scripts == first.scripts + tuple(changed) == third.scripts
+    assert [[r.label for r in group] for group in processes(wl)] == [["round1", "round2"], ["round3"]]
+    code = {s.name: s.code for s in wl.scripts}
+    for name in changed:
+        original = code[name.removesuffix("_changed")].splitlines()
+        tweaked = code[name].splitlines()
+        differing = [(a, b) for a, b in zip(original, tweaked) if a != b]
+        assert len(original) == len(tweaked) and len(differing) == 1, differing
+        assert "model" in differing[0][1]                      # only the final model's parameters
+
+
+def test_agent_rounds_reuse_steps_and_match_plain_execution(tmp_path: Path) -> None:
+    """The rounds at tiny size, %%stratum --cache against one warm process: every round's
+    results equal plain execution, and rounds 2 and 3 execute fewer steps than round 1."""
+    pytest.importorskip("stratum_jupyter._native")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    out = tmp_path / "bench.json"
+    args = parser.parse_args(["--workloads", "agent-rounds", "--modes", "b,d", "--rows", "3000",
+                              "--scripts", "16", "--reps", "1", "--json", str(out)])
+    assert run_from_args(args) == 0
+    w = json.loads(out.read_text())["workloads"]["agent-rounds"]
+    assert w["fidelity"]["verdict"] == "identical"
+    rounds = w["rounds"]
+    assert list(rounds) == ["round1", "round2", "round3"]
+    for r in rounds.values():
+        assert r["fidelity"]["modes"] == {"b": "reference", "d": "identical"}
+        assert r["modes"]["b"]["statuses"] == r["modes"]["d"]["statuses"]
+        assert r["modes"]["b"]["steps"] is None                 # plain scripts: every step runs
+    steps = {label: r["modes"]["d"]["steps"] for label, r in rounds.items()}
+    (executed1,), (executed2,), (executed3,) = (steps[k]["executed"] for k in rounds)
+    assert executed1 >= steps["round1"]["unique_steps"] > 0   # nothing kept before round 1
+    assert steps["round2"]["captured_steps"] > steps["round1"]["captured_steps"]
+    assert steps["round3"]["captured_steps"] == steps["round2"]["captured_steps"]
+    assert 0 < executed2 < executed1                            # the changed models run again
+    assert executed3 < executed1                                # kept on disk across the restart
+    assert steps["round1"]["cache_hits"] == [0] and steps["round3"]["cache_hits"][0] > executed3

@@ -4,7 +4,9 @@ Workloads come from seeded generators (:mod:`.generators`); each mode (:mod:`.mo
 in fresh child processes (:mod:`.child`), repeated, modes interleaved per repetition; every
 mode's per-script results are checked against the reference mode (:mod:`.fidelity`); the
 report (:mod:`.report`) is a JSON file and a Markdown table. A mode may apply to some workloads
-only (mode (f), after main-thread OpenMP use, runs on ``aide``). Exit code 0 when every mode ran
+only (mode (f), after main-thread OpenMP use, runs on ``aide``; the ``agent-rounds`` workload
+runs its rounds (:mod:`.rounds`) in modes (b)-(d) and is reported per round). Exit code 0 when
+every mode ran
 and matched, 1 on a mismatch or a failed mode, 2 on bad arguments.
 """
 
@@ -21,6 +23,7 @@ from .generators import WORKLOADS, generate
 from .modes import MODES, ModeError, engine_missing, run_mode
 from .fidelity import compare_modes
 from .report import WorkloadOutcome, build_report, to_markdown
+from .rounds import record_names
 
 __all__ = ["add_arguments", "run_from_args", "main"]
 
@@ -144,14 +147,18 @@ def _run_workload(name: str, rows: int, n_scripts: int, seed: int, modes: list[s
                 continue
             runs[mode].append(run)
             _log(f"{name} ({mode}) rep {rep}: {run.seconds:.2f} s")
-    names = [s.name for s in workload.scripts]
-    fidelity = compare_modes({m: d for m, d in captures.items() if m not in errors}, names,
-                             reference)
+    compared = {m: d for m, d in captures.items() if m not in errors}
+    names = record_names(workload) if workload.rounds else [s.name for s in workload.scripts]
+    fidelity = compare_modes(compared, names, reference)
     if fidelity["verdict"] == "mismatch":
         _log(f"{name}: fidelity MISMATCH: {fidelity['mismatches'][0]}")
+    rounds = {r.label: {"scripts": len(r.scripts), "fresh_process": r.fresh_process,
+                        "fidelity": compare_modes(compared, [r.record_name(s) for s in r.scripts],
+                                                  reference)}
+              for r in workload.rounds}
     return WorkloadOutcome(name=name, rows=workload.rows, script_names=names, runs=runs,
                            fidelity=fidelity, errors=errors, info=workload.info,
-                           pin_threads=workload.pin_threads)
+                           pin_threads=workload.pin_threads, rounds=rounds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import the engine. Usage::
 
     child.py exec   --meta META [--out DIR] SCRIPT...       # modes (a) (one script), (b), (c)
     child.py magics --meta META [--out DIR] [--jobs N] [--warm-openmp] SCRIPT...  # (d)-(f)
+    child.py exec|magics --meta META [--out DIR] --rounds PLAN [--cache DIR]  # agent-rounds
 
 The working directory is the workload's data directory. Each script runs like
 ``python SCRIPT`` would (``__name__ == "__main__"``, fresh namespace, ``sys.argv[0]``), its
@@ -14,7 +15,8 @@ filtered to picklable values, each pickled on its own) is pickled to ``DIR/NAME.
 spent capturing is reported so the parent can subtract it. ``META`` receives a JSON summary.
 ``--warm-openmp`` (mode (f)) first fits small LightGBM, XGBoost and HistGradientBoosting models
 on the main thread, as a kernel that used them before the batch; its time is reported as
-``setup_seconds``.
+``setup_seconds``. ``--rounds`` runs rounds of scripts in this process (see :func:`run_rounds`)
+and reports each round's seconds, statuses and, for ``magics``, the run's step counts.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import types
 from pathlib import Path
 
 BENCH_PREFIX = "_bench"  # names bound by the mode (c) cache header (see generators.py)
+#: The step counts of a ``%stratum run`` reported per round (``RunResult.stats``).
+STEP_COUNTS = ("captured_steps", "unique_steps", "executed", "cache_hits")
 
 
 def _normalize(obj: object, seen: set[int], depth: int = 0) -> None:
@@ -119,15 +123,16 @@ def run_script(path: Path) -> tuple[str, dict, str, str, float]:
     return status, ns, buf.getvalue(), error, time.perf_counter() - t0
 
 
-def run_exec(paths: list[Path], out: Path | None) -> dict:
-    """Modes (a)-(c): run scripts one after another in this process."""
+def run_exec(paths: list[Path], out: Path | None, names: list[str] | None = None) -> dict:
+    """Modes (a)-(c): run scripts one after another in this process (``names``: their record
+    names, default the file stems)."""
     summary: dict = {"statuses": {}, "script_seconds": {}, "capture_seconds": 0.0}
-    for path in paths:
+    for path, name in zip(paths, names or [p.stem for p in paths]):
         status, ns, stdout, error, secs = run_script(path)
-        summary["statuses"][path.stem] = status
-        summary["script_seconds"][path.stem] = secs
+        summary["statuses"][name] = status
+        summary["script_seconds"][name] = secs
         if out is not None:
-            summary["capture_seconds"] += save_record(out, path.stem, status, ns, stdout, error)
+            summary["capture_seconds"] += save_record(out, name, status, ns, stdout, error)
         del ns
     return summary
 
@@ -160,14 +165,16 @@ def warm_openmp() -> list[str]:
     return used
 
 
-def run_magics(paths: list[Path], jobs: int | None, out: Path | None) -> dict:
-    """Modes (d)-(f): capture every script with ``%%stratum --isolated``, then ``%stratum run``."""
+def _stratum_shell(jobs: int | None):
+    """An IPython shell as a kernel has it (history off; ``jobs`` configured, as a user who
+    always runs with N jobs would: workers warm up for N) and its cell runner, which raises on
+    a failing cell."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
     cfg = Config()
     cfg.HistoryManager.enabled = False
-    if jobs:  # configured, as a user who always runs with N jobs would: workers warm up for N
+    if jobs:
         cfg.StratumMagics.jobs = jobs
     shell = InteractiveShell.instance(config=cfg)
 
@@ -177,20 +184,63 @@ def run_magics(paths: list[Path], jobs: int | None, out: Path | None) -> dict:
         if err is not None:
             raise RuntimeError(f"cell failed: {text.splitlines()[0]!r}: {err!r}") from err
 
-    cell("%load_ext stratum_jupyter")
-    for path in paths:
-        cell(f"%%stratum --isolated -n {path.stem}\n{path.read_text()}")
-    cell("%stratum run")
+    return shell, cell
+
+
+def _stratum_batch(shell, cell, named: list[tuple[str, Path]], out: Path | None,
+                   run_options: str = "") -> dict:
+    """Capture each (name, script) with ``%%stratum --isolated``, run them with one
+    ``%stratum run``, save their records; the summary of the run."""
+    for name, path in named:
+        cell(f"%%stratum --isolated -n {name}\n{path.read_text()}")
+    cell(f"%stratum run {run_options}".rstrip())
     results = shell.user_ns["stratum_results"]
-    summary: dict = {"statuses": {}, "script_seconds": {}, "capture_seconds": 0.0}
-    for path in paths:
-        res = results[path.stem]
-        summary["statuses"][path.stem] = str(res.status)
-        summary["script_seconds"][path.stem] = float(res.seconds or 0.0)
+    summary: dict = {"statuses": {}, "script_seconds": {}, "capture_seconds": 0.0,
+                     "steps": {k: results.stats.get(k) for k in STEP_COUNTS}}
+    for name, _ in named:
+        res = results[name]
+        summary["statuses"][name] = str(res.status)
+        summary["script_seconds"][name] = float(res.seconds or 0.0)
         if out is not None:
             summary["capture_seconds"] += save_record(
-                out, path.stem, str(res.status), dict(res.namespace or {}),
+                out, name, str(res.status), dict(res.namespace or {}),
                 str(res.stdout or ""), str(getattr(res, "error", "") or ""))
+    return summary
+
+
+def run_magics(paths: list[Path], jobs: int | None, out: Path | None) -> dict:
+    """Modes (d)-(f): capture every script with ``%%stratum --isolated``, then ``%stratum run``."""
+    shell, cell = _stratum_shell(jobs)
+    cell("%load_ext stratum_jupyter")
+    return _stratum_batch(shell, cell, [(p.stem, p) for p in paths], out)
+
+
+def run_rounds(how: str, rounds: list[dict], out: Path | None, jobs: int | None,
+               cache: Path | None) -> dict:
+    """Rounds of an agent's search in this process, one after another: ``exec`` runs each
+    round's scripts one by one, ``magics`` captures them and runs them as one batch with
+    ``--cache DIR``. A round's seconds run from its first statement (``%load_ext`` for the first
+    round of a process: a restarted kernel loads the extension again) to its last result, minus
+    the time spent saving records; records are named ``ROUND_SCRIPT``."""
+    shell = cell = None
+    if how == "magics":
+        shell, cell = _stratum_shell(jobs)
+    summary: dict = {"statuses": {}, "script_seconds": {}, "capture_seconds": 0.0, "rounds": []}
+    for number, spec in enumerate(rounds):
+        named = [(f"{spec['label']}_{Path(p).stem}", Path(p)) for p in spec["scripts"]]
+        t0 = time.perf_counter()
+        if how == "exec":
+            part = run_exec([p for _, p in named], out, names=[n for n, _ in named])
+        else:
+            if number == 0:
+                cell("%load_ext stratum_jupyter")
+            part = _stratum_batch(shell, cell, named, out, f"--cache {cache}" if cache else "")
+        seconds = time.perf_counter() - t0 - part["capture_seconds"]
+        summary["rounds"].append({"label": spec["label"], "seconds": seconds,
+                                  "statuses": part["statuses"], "steps": part.get("steps")})
+        for key in ("statuses", "script_seconds"):
+            summary[key].update(part[key])
+        summary["capture_seconds"] += part["capture_seconds"]
     return summary
 
 
@@ -212,19 +262,24 @@ def peak_rss_kb() -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="child.py")
     parser.add_argument("how", choices=["exec", "magics"])
-    parser.add_argument("scripts", nargs="+", type=Path)
+    parser.add_argument("scripts", nargs="*", type=Path)
     parser.add_argument("--meta", type=Path, required=True)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--jobs", type=int)
     parser.add_argument("--warm-openmp", action="store_true")
-    args = parser.parse_args(argv)
+    parser.add_argument("--rounds", type=Path, help="JSON list of {label, scripts}: run rounds")
+    parser.add_argument("--cache", type=Path, help="the step cache directory of --rounds magics")
+    args = parser.parse_intermixed_args(argv)  # SCRIPT... may follow options (nargs="*")
     paths = [p.resolve() for p in args.scripts]
     setup: dict = {}
     if args.warm_openmp:
         t0 = time.perf_counter()
         setup["warmed"] = warm_openmp()
         setup["setup_seconds"] = time.perf_counter() - t0
-    if args.how == "exec":
+    if args.rounds is not None:
+        summary = run_rounds(args.how, json.loads(args.rounds.read_text()), args.out, args.jobs,
+                             args.cache)
+    elif args.how == "exec":
         summary = run_exec(paths, args.out)
     else:
         summary = run_magics(paths, args.jobs, args.out)

@@ -12,6 +12,9 @@ Workloads
 - ``grid``: ``Pipeline(ColumnTransformer -> model)`` inside ``GridSearchCV``.
 - ``aide``: candidates shaped like a public AIDE run on house prices: KFold loops around
   LightGBM, XGBoost or HistGradientBoosting, a third of them crashing (see :mod:`.aide`).
+- ``agent-rounds``: agent-session candidates submitted in three rounds (the same ones again plus
+  a few with a changed final model, then again after a restart): reuse across runs
+  (see :mod:`.rounds`).
 
 Each script also comes in a "memory" variant for mode (c): its top-level ``Pipeline`` gets
 ``memory=joblib.Memory(...)`` (scikit-learn's own caching). Scripts without a Pipeline have an
@@ -24,11 +27,15 @@ import io
 import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-WORKLOADS: tuple[str, ...] = ("agent-session", "text", "grid", "aide")
+if TYPE_CHECKING:
+    from .rounds import Round
+
+WORKLOADS: tuple[str, ...] = ("agent-session", "text", "grid", "aide", "agent-rounds")
 
 #: Environment variable naming the joblib.Memory directory of the mode (c) variants.
 CACHE_ENV = "STRATUM_BENCH_SKLEARN_CACHE"
@@ -69,6 +76,8 @@ class Workload:
     #: Run with native thread pools pinned to one thread (``modes.THREAD_ENV``); False: the
     #: libraries' defaults, as an agent runs them.
     pin_threads: bool = True
+    #: Submissions in order (``agent-rounds``); empty: the scripts are one submission.
+    rounds: list["Round"] = field(default_factory=list)
 
     def write(self, directory: Path) -> None:
         """Write data files to ``directory`` and scripts to ``scripts/`` and ``scripts_memory/``."""
@@ -102,6 +111,9 @@ def generate(name: str, *, rows: int, scripts: int, seed: int = 0) -> Workload:
     if name == "aide":
         from .aide import aide_workload
         return aide_workload(n_rows, n_scripts, seed)
+    if name == "agent-rounds":
+        from .rounds import agent_rounds_workload
+        return agent_rounds_workload(n_rows, n_scripts, seed)
     raise ValueError(f"unknown workload {name!r}; expected one of {', '.join(WORKLOADS)}")
 
 
@@ -115,6 +127,8 @@ def workload_sizes(name: str, *, rows: int, scripts: int) -> tuple[int, int]:
         return max(rows // 10, 300), max(scripts // 10, 2)
     if name == "aide":
         return max(rows // 10, 200), max(scripts // 5, 4)
+    if name == "agent-rounds":  # 60 scripts x 200,000 rows: 15 candidates x 20,000 (issue 12)
+        return max(rows // 10, 200), max(scripts // 4, 3)
     raise ValueError(f"unknown workload {name!r}; expected one of {', '.join(WORKLOADS)}")
 
 
@@ -245,6 +259,8 @@ _MODELS: dict[str, tuple[str, str, str, dict[str, list[object]], float]] = {
                 "KNeighborsClassifier(n_neighbors={n_neighbors}, n_jobs=1)",
                 {"n_neighbors": [5, 15, 25]}, 0.7),
 }
+#: Parameter grids of the models (what a tweak or a changed final model picks from).
+MODEL_GRIDS: dict[str, dict[str, list[object]]] = {k: spec[3] for k, spec in _MODELS.items()}
 _SCALE_FREE = {"rf_reg", "hgb_reg", "rf_clf", "hgb_clf"}
 _KNN = {"knn_reg", "knn_clf"}
 # Round-1 draw weights: agents try linear models and boosting first, forests less (they're slow).
@@ -404,7 +420,7 @@ def render_agent(plan: AgentPlan, memory: bool = False) -> str:
 
 
 def _default_params(model: str) -> tuple[tuple[str, object], ...]:
-    grid = _MODELS[model][3]
+    grid = MODEL_GRIDS[model]
     return tuple((k, v[len(v) // 2] if len(v) > 2 else v[0]) for k, v in grid.items())
 
 
@@ -417,7 +433,7 @@ def _tweak(plan: AgentPlan, rng: random.Random, bug: str | None) -> AgentPlan:
     if kind == "param":
         params = dict(plan.params)
         key = rng.choice(sorted(params))
-        choices = [v for v in _MODELS[plan.model][3][key] if v != params[key]]
+        choices = [v for v in MODEL_GRIDS[plan.model][key] if v != params[key]]
         params[key] = rng.choice(choices)
         new = replace(plan, params=tuple(params.items()), prior=prior)
     elif kind == "feature":

@@ -43,26 +43,30 @@ class Mode:
     title: str
     description: str
     needs_engine: bool = False
-    #: Workloads this mode applies to (None: all).
+    #: Workloads this mode applies to (None: all but ``excluded``).
     workloads: tuple[str, ...] | None = None
+    excluded: tuple[str, ...] = ()
 
     def applies_to(self, workload: str) -> bool:
-        return self.workloads is None or workload in self.workloads
+        return (self.workloads is None or workload in self.workloads) and workload not in self.excluded
 
 
 MODES: dict[str, Mode] = {m.key: m for m in (
     Mode("a", "process per script",
          "one `python` process per script, one after another (what agents do today); "
-         "the script runs through child.py, which also records its namespace"),
+         "the script runs through child.py, which also records its namespace",
+         excluded=("agent-rounds",)),
     Mode("b", "one warm process",
          "all scripts in one process, one after another, each in a fresh namespace"),
     Mode("c", "warm + sklearn memory",
          "as (b), with `Pipeline(memory=joblib.Memory(tmpdir))` in scripts that build a "
          "Pipeline (scikit-learn's own caching)"),
     Mode("d", "%%stratum, default jobs",
-         "every script captured with `%%stratum --isolated`, then `%stratum run`", True),
+         "every script captured with `%%stratum --isolated`, then `%stratum run` "
+         "(agent-rounds: `%stratum run --cache DIR` per round)", True),
     Mode("e", "%%stratum --jobs 1",
-         "as (d), with one job (`c.StratumMagics.jobs = 1`, so workers warm up for it)", True),
+         "as (d), with one job (`c.StratumMagics.jobs = 1`, so workers warm up for it)", True,
+         excluded=("agent-rounds",)),
     Mode("f", "%%stratum after main-thread OpenMP",
          "as (d), in a kernel that first fitted small LightGBM, XGBoost and "
          "HistGradientBoosting models on its main thread (GNU OpenMP then slows fits on other "
@@ -84,11 +88,15 @@ class ModeRun:
     peak_rss_kb: int = 0
     peak_pss_kb: int = 0
     statuses: dict[str, str] = field(default_factory=dict)
+    #: Per round of a rounds workload: label, seconds, statuses, steps (step counts or None).
+    rounds: list[dict] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
         """Wall time minus the time spent pickling namespaces for the fidelity check and the
-        untimed set-up of mode (f)."""
+        untimed set-up of mode (f); for a rounds workload, the sum of its rounds' seconds."""
+        if self.rounds:
+            return sum(r["seconds"] for r in self.rounds)
         return max(self.wall_seconds - self.capture_seconds - self.setup_seconds, 0.0)
 
 
@@ -159,7 +167,9 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
     env = child_env(mode, cache_dir, pin_threads=workload.pin_threads)
     run = ModeRun(wall_seconds=0.0)
     try:
-        if mode == "a":
+        if workload.rounds:
+            _run_rounds(mode, workload, workdir, out, env, scratch, log, run)
+        elif mode == "a":
             t0 = time.perf_counter()
             for i, script in enumerate(scripts):
                 meta = _child(["exec", *out, str(script)], cwd=workdir, env=env,
@@ -181,6 +191,26 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
         if cache_dir is not None:
             shutil.rmtree(cache_dir, ignore_errors=True)
     return run
+
+
+def _run_rounds(mode: str, workload: Workload, workdir: Path, out: list[str],
+                env: dict[str, str], scratch: Path, log: Path, run: ModeRun) -> None:
+    """A rounds workload: one child per process of its rounds (a fresh process is a restart),
+    sharing one step cache directory (mode (d)) or sklearn memory directory (mode (c))."""
+    from .rounds import processes
+
+    how = ["exec"] if mode in ("b", "c") else ["magics", "--cache", str(scratch / "step-cache")]
+    scripts = {p.stem: p for p in workload.script_paths(workdir, memory=(mode == "c"))}
+    t0 = time.perf_counter()
+    for i, group in enumerate(processes(workload)):
+        plan = scratch / f"rounds_{i}.json"
+        plan.write_text(json.dumps([{"label": r.label, "scripts": [str(scripts[s]) for s in r.scripts]}
+                                    for r in group]))
+        meta = _child([*how, *out, "--rounds", str(plan)], cwd=workdir, env=env,
+                      meta=scratch / f"meta_{mode}_{i}.json", log=log)
+        _merge(run, meta)
+        run.rounds.extend(meta["rounds"])
+    run.wall_seconds = time.perf_counter() - t0
 
 
 def _merge(run: ModeRun, meta: dict) -> None:

@@ -12,14 +12,21 @@ JSON layout (``schema: "stratum-bench/1"``)::
                     peak_rss_mb, peak_pss_mb, statuses{status: count}, error}},
         medians{KEY: seconds},
         ratios{vs_a{KEY: x}, vs_b{KEY: x}},   # x = median(a or b) / median(KEY): times faster
-        fidelity{reference, comparator, verdict, modes{KEY: verdict}, mismatches[]}}},
+        fidelity{reference, comparator, verdict, modes{KEY: verdict}, mismatches[]},
+        rounds{LABEL: {scripts, fresh_process, fidelity{...},   # agent-rounds only
+                       modes{KEY: {seconds[], median, statuses{}, steps{captured_steps,
+                                   unique_steps, executed[], cache_hits[]} or null}},
+                       ratios{vs_b{KEY: x}}}}}},
     verdict: "ok" | "mismatch" | "error"
 
 ``seconds`` are wall seconds of the mode's child process(es) minus the time they spent
 pickling namespaces for the fidelity check (and, in mode (f), warming up OpenMP). A workload
 lists only the modes that apply to it. ``peak_rss_mb``: the largest VmHWM of a child process
 (its own address space only); ``peak_pss_mb``: the largest PSS summed over a child and all its
-descendants (worker processes), sampled every 50 ms, so shared pages count once.
+descendants (worker processes), sampled every 50 ms, so shared pages count once. A rounds
+workload's ``seconds`` are the sums of its rounds' seconds, each timed inside its child process
+(see ``child.run_rounds``); ``steps`` are the ``%stratum run``'s counts per repetition (null for
+modes that run scripts plainly: they execute every step).
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ class WorkloadOutcome:
     errors: dict[str, str] = field(default_factory=dict)  # mode -> harness/engine error
     info: dict = field(default_factory=dict)
     pin_threads: bool = True                           # THREAD_ENV applied to its children
+    rounds: dict[str, dict] = field(default_factory=dict)  # label -> scripts, fresh_process, fidelity
 
 
 def machine_info() -> dict:
@@ -109,10 +117,37 @@ def workload_entry(outcome: WorkloadOutcome, modes: list[str]) -> dict:
         medians[mode] = median
     ratios = {f"vs_{base}": {m: _ratio(medians.get(base), medians[m]) for m in modes}
               for base in ("a", "b")}
-    return {"rows": outcome.rows, "scripts": len(outcome.script_names),
-            "script_names": outcome.script_names, "info": outcome.info,
-            "thread_env": dict(THREAD_ENV) if outcome.pin_threads else {}, "modes": entries,
-            "medians": medians, "ratios": ratios, "fidelity": outcome.fidelity}
+    entry = {"rows": outcome.rows, "scripts": len(outcome.script_names),
+             "script_names": outcome.script_names, "info": outcome.info,
+             "thread_env": dict(THREAD_ENV) if outcome.pin_threads else {}, "modes": entries,
+             "medians": medians, "ratios": ratios, "fidelity": outcome.fidelity}
+    if outcome.rounds:
+        entry["rounds"] = {label: rounds_entry(outcome, label, modes) for label in outcome.rounds}
+    return entry
+
+
+def rounds_entry(outcome: WorkloadOutcome, label: str, modes: list[str]) -> dict:
+    """One round of a rounds workload: per mode its seconds, median, statuses and step counts."""
+    per_mode: dict[str, dict] = {}
+    for mode in modes:
+        runs = [next(r for r in run.rounds if r["label"] == label)
+                for run in outcome.runs.get(mode, []) if run.rounds]
+        secs = [round(r["seconds"], 4) for r in runs]
+        steps = None
+        if runs and runs[0].get("steps"):
+            first = runs[0]["steps"]
+            steps = {"captured_steps": first["captured_steps"], "unique_steps": first["unique_steps"],
+                     "executed": [r["steps"]["executed"] for r in runs],
+                     "cache_hits": [r["steps"]["cache_hits"] for r in runs]}
+        counts: dict[str, int] = {}
+        for status in (runs[0]["statuses"].values() if runs else []):
+            counts[status] = counts.get(status, 0) + 1
+        per_mode[mode] = {"seconds": secs,
+                          "median": round(statistics.median(secs), 4) if secs else None,
+                          "statuses": counts, "steps": steps}
+    base = per_mode.get("b", {}).get("median")
+    return {**outcome.rounds[label], "modes": per_mode,
+            "ratios": {"vs_b": {m: _ratio(base, e["median"]) for m, e in per_mode.items()}}}
 
 
 def build_report(*, settings: dict, outcomes: list[WorkloadOutcome],
@@ -142,6 +177,29 @@ def _fmt(value: float | None, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
 
+def rounds_markdown(name: str, workload: dict, modes: dict) -> list[str]:
+    """The per-round table of a rounds workload: seconds, × vs (b), executed/captured steps."""
+    lines = [f"{name} ({workload['rows']} rows), per round:", "",
+             "| round | mode | median s | × vs (b) | executed / captured steps | ok/failed "
+             "| fidelity |", "|---|---|---:|---:|---|---|---|"]
+    for label, r in workload["rounds"].items():
+        where = "new process" if r["fresh_process"] else "same process"
+        for key, entry in r["modes"].items():
+            steps = entry["steps"]
+            if steps is None:
+                counted = "all (runs the scripts)"
+            else:
+                counted = (f"{statistics.median_low(steps['executed'])} / {steps['captured_steps']} "
+                           f"({steps['unique_steps']} unique)")
+            st = entry["statuses"]
+            lines.append(
+                f"| {label} ({r['scripts']} scripts, {where}) | ({key}) {modes[key]['title']} | "
+                f"{_fmt(entry['median'], '.2f')} | {_fmt(r['ratios']['vs_b'].get(key), '.2f')} | "
+                f"{counted} | {st.get('ok', 0)}/{sum(st.values()) - st.get('ok', 0)} | "
+                f"{r['fidelity'].get('modes', {}).get(key, '–')} |")
+    return lines
+
+
 def to_markdown(report: dict) -> str:
     """A Markdown summary: one row per workload and mode, then the fidelity verdicts."""
     m = report["machine"]
@@ -168,6 +226,9 @@ def to_markdown(report: dict) -> str:
                 f"{_fmt(w['ratios']['vs_b'].get(key), '.2f')} | "
                 f"{_fmt(entry['peak_rss_mb'], '.0f')} | {_fmt(entry.get('peak_pss_mb'), '.0f')} | "
                 f"{st.get('ok', 0)}/{sum(st.values()) - st.get('ok', 0)} | {verdict} |")
+    for name, w in report["workloads"].items():
+        if w.get("rounds"):
+            lines += ["", *rounds_markdown(name, w, report["modes"])]
     lines.append("")
     lines.append("× = median of the baseline / median of the mode (higher is faster). "
                  "Peak RSS: the largest child process alone; peak PSS: a child process and "
