@@ -13,6 +13,7 @@ from collections.abc import Callable, MutableMapping
 from .cache import DEFAULT_MAX_BYTES, StepCache, default_cache_dir
 from .capture import Step, capture_steps
 from .execution import Execution, Workers
+from .folds import FoldSharing, summarize
 from .graph import BatchGraph, Pipeline
 from .memory import default_budget, parse_size
 from .plan import build_plan
@@ -53,6 +54,7 @@ class Batch:
         self._imports: set[str] = set()  # modules the pending isolated cells import: workers load them early
         self._session_cache: StepCache | None = None
         self.sample_rows: int | None = None  # set on a smoke run's batch: readers return this many rows
+        self.fold_sharing: list[FoldSharing] = []  # fold-level sharing of the last run (model_selection)
 
     # -- capture ------------------------------------------------------------------------------
     def add(self, code: str, name: str | None = None, isolated: bool = False) -> Pipeline:
@@ -123,7 +125,10 @@ class Batch:
 
     def explain(self) -> str:
         """Pipelines, steps captured, unique steps after merging, and which steps are shared."""
-        return self.graph().explain()
+        text = self.graph().explain()
+        if not self.pending and self.fold_sharing:  # what the last run shared inside model selection
+            text += "\nfold-level sharing (last run):\n" + "\n".join(f"  {s.describe()}" for s in self.fold_sharing)
+        return text
 
     def graph_view(self) -> dict:
         """Graph description for the widget (nodes are unique steps, edges are dataflow)."""
@@ -222,8 +227,11 @@ class Batch:
             pipelines=len(results), captured_steps=graph.captured_steps(), unique_steps=graph.unique_steps(),
             executed=sum(1 for n in graph.nodes if n.kind == "exec") - execution.cache_hits,
             cache_hits=execution.cache_hits,
+            fold_fits=sum(1 for e in execution.fold_events if e.kind == "fit"),
+            fold_reuses=sum(1 for e in execution.fold_events if e.kind == "reuse"),
             memory_budget=budget,
         )
+        self.fold_sharing = summarize(execution.fold_events, {p.filename: p.name for p in graph.pipelines})
         self.pending = []
         self._imports = set()
         self.results.update(run)

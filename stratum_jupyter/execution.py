@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import isolation, transfer
+from . import isolation, model_selection, transfer
 from .transfer import bind_published, publish
 from .cache import StepCache, environment_key
 from .errors import StepError
+from .folds import read_events
 from .graph import BatchGraph, Node, Pipeline
 from .memory import sizeof
 from .results import PipelineResult
@@ -101,6 +102,7 @@ class RemotePipeline:
     ) -> None:
         self.pipeline = pipeline
         self.sample_rows = sample_rows  # a smoke run: the worker cuts pandas readers to this many rows
+        self.folds: str | None = None  # the run's fold store (see model_selection)
         self.pool = pool
         self.threads = threads
         self.modules = modules
@@ -120,7 +122,7 @@ class RemotePipeline:
             self.worker = self.pool.acquire(self.threads, self.modules)
             self.worker.send(
                 "start", cwd=os.getcwd(), path=list(sys.path), filename=self.pipeline.filename, code=self.pipeline.code,
-                sample_rows=self.sample_rows,
+                sample_rows=self.sample_rows, folds=self.folds,
             )
         return self.worker
 
@@ -209,6 +211,9 @@ class Execution:
         self.kernel = kernel
         self.exchange = exchange
         self.cache = cache if exchange is not None else None
+        # Pipeline prefix fits shared by every pipeline of the run, in any process (model_selection).
+        self.folds = str(Path(exchange) / "folds") if exchange is not None else None
+        model_selection.activate(self.folds)
         self.cache_hits = 0
         environment = environment_key() if self.cache is not None else ""
         self.cache_keys = {  # a different library version never finds a kept step
@@ -220,6 +225,9 @@ class Execution:
             if workers is not None and p.isolated else None
             for p in graph.pipelines
         ]
+        for remote in self.remote:
+            if remote is not None:
+                remote.folds = self.folds
         # Outputs another process will bind are written when the step runs, before its pipeline
         # moves on and rebinds the names they refer to: outputs of remote steps with any
         # consumer, and of kernel steps with a remote consumer.
@@ -333,6 +341,7 @@ class Execution:
             code = compile(ast.Expression(step.tree.value), pipeline.filename, "eval")
         else:
             code = compile(ast.Module([step.tree], type_ignores=[]), pipeline.filename, "exec")
+        model_selection.before_step(pipeline.filename)
         self._run_code(node, code, lineage, outcome)
         outcome.rng = lineage.rng
         outcome.bindings = {n: namespace[n] for n in node.outputs if n in namespace}
@@ -555,6 +564,8 @@ class Execution:
         for remote in self.remote:
             if remote is not None:
                 remote.close()
+        self.fold_events = read_events(self.folds) if self.folds is not None else []
+        model_selection.uninstall()
         if self.kernel.rng is not None:  # the kernel continues from the RNG state sequential runs leave
             np.random.set_state(self.kernel.rng[0])
             random.setstate(self.kernel.rng[1])

@@ -6,6 +6,7 @@ import the engine. Usage::
 
     child.py exec   --meta META [--out DIR] SCRIPT...       # modes (a) (one script), (b), (c)
     child.py magics --meta META [--out DIR] [--jobs N] [--warm-openmp] SCRIPT...  # (d)-(f)
+    child.py exec|magics --warm ...   # a warm start: libraries (and workers) ready, untimed
     child.py exec|magics --meta META [--out DIR] --rounds PLAN [--cache DIR]  # agent-rounds
 
 The working directory is the workload's data directory. Each script runs like
@@ -15,7 +16,10 @@ filtered to picklable values, each pickled on its own) is pickled to ``DIR/NAME.
 spent capturing is reported so the parent can subtract it. ``META`` receives a JSON summary.
 ``--warm-openmp`` (mode (f)) first fits small LightGBM, XGBoost and HistGradientBoosting models
 on the main thread, as a kernel that used them before the batch; its time is reported as
-``setup_seconds``. ``--rounds`` runs rounds of scripts in this process (see :func:`run_rounds`)
+``setup_seconds``. ``--warm`` first imports the libraries the scripts import (``magics``: also
+loads the extension and runs a throwaway batch importing them, so the worker processes are up
+and warm), as in a kernel that already worked, and reports that time as ``setup_seconds`` too.
+``--rounds`` runs rounds of scripts in this process (see :func:`run_rounds`)
 and reports each round's seconds, statuses and, for ``magics``, the run's step counts.
 """
 
@@ -26,6 +30,7 @@ import builtins
 import contextlib
 import io
 import json
+import os
 import pickle
 import resource
 import sys
@@ -135,6 +140,39 @@ def run_exec(paths: list[Path], out: Path | None, names: list[str] | None = None
             summary["capture_seconds"] += save_record(out, name, status, ns, stdout, error)
         del ns
     return summary
+
+
+def imported_modules(paths: list[Path]) -> list[str]:
+    """Modules the scripts import (``import a.b``, ``from a.b import c``), in first-seen order."""
+    import ast
+
+    found: dict[str, None] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(dict.fromkeys(alias.name for alias in node.names))
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found[node.module] = None
+    return list(found)
+
+
+def warm_start(how: str, paths: list[Path], jobs: int | None) -> None:
+    """Import what the scripts import; for ``magics`` also run a throwaway batch of one
+    candidate per job importing it (worker processes started and warm), then forget it."""
+    import importlib
+
+    modules = imported_modules(paths)
+    for name in modules:
+        importlib.import_module(name)
+    if how != "magics":
+        return
+    shell, cell = _stratum_shell(jobs)
+    cell("%load_ext stratum_jupyter")
+    imports = "\n".join(f"import {m}" for m in modules)
+    for i in range(jobs or os.cpu_count() or 1):
+        cell(f"%%stratum --isolated -n _warm_{i}\n{imports}\nimport time\ntime.sleep(0.5)")
+    cell("%stratum run")
+    cell("%stratum clear")
 
 
 def warm_openmp() -> list[str]:
@@ -267,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--jobs", type=int)
     parser.add_argument("--warm-openmp", action="store_true")
+    parser.add_argument("--warm", action="store_true", help="libraries and workers ready, untimed")
     parser.add_argument("--rounds", type=Path, help="JSON list of {label, scripts}: run rounds")
     parser.add_argument("--cache", type=Path, help="the step cache directory of --rounds magics")
     args = parser.parse_intermixed_args(argv)  # SCRIPT... may follow options (nargs="*")
@@ -276,6 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         setup["warmed"] = warm_openmp()
         setup["setup_seconds"] = time.perf_counter() - t0
+    if args.warm:
+        t0 = time.perf_counter()
+        warm_start(args.how, paths, args.jobs)
+        setup["setup_seconds"] = setup.get("setup_seconds", 0.0) + time.perf_counter() - t0
     if args.rounds is not None:
         summary = run_rounds(args.how, json.loads(args.rounds.read_text()), args.out, args.jobs,
                              args.cache)

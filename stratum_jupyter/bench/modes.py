@@ -182,6 +182,8 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
                 how += ["--jobs", "1"]
             if mode == "f":
                 how += ["--warm-openmp"]
+            if workload.warm:
+                how += ["--warm"]
             t0 = time.perf_counter()
             meta = _child([*how, *out, *map(str, scripts)], cwd=workdir, env=env,
                           meta=scratch / f"meta_{mode}.json", log=log)

@@ -28,7 +28,7 @@ import signal
 import sys
 import time
 
-from .. import isolation, smoke, transfer
+from .. import isolation, model_selection, smoke, transfer
 from ..transfer import bind_published, publish
 from ..errors import StepError
 from ..memory import sizeof
@@ -79,7 +79,10 @@ class Worker:
             except BaseException:  # noqa: BLE001 - the cell will report it when it imports
                 pass
 
-    def on_start(self, cwd: str, path: list[str], filename: str, code: str, sample_rows: int | None = None) -> None:
+    def on_start(
+        self, cwd: str, path: list[str], filename: str, code: str, sample_rows: int | None = None, folds: str | None = None,
+    ) -> None:
+        model_selection.activate(folds)  # the run's fold store, shared with the other workers
         # A smoke run's reader patches end with its pipeline (here or at collect), never later.
         smoke.end()
         if sample_rows is not None:
@@ -113,6 +116,7 @@ class Worker:
             code = compile(ast.Expression(tree.value), filename, "eval", dont_inherit=True)
         else:
             code = compile(ast.Module([tree], type_ignores=[]), filename, "exec", dont_inherit=True)
+        model_selection.before_step(filename)
         start = time.perf_counter()
         value = None
         with capturing(reply["output"]):

@@ -1,0 +1,267 @@
+"""The fold store: fold-level results shared by the pipelines of one run, across processes.
+
+A *fold node* is one fit of one pipeline prefix step on one block of data (a fold's training
+rows, a grid point's, the full data of a refit), keyed by what determines its result (see
+:mod:`.model_selection`). The first process that needs a key computes it while holding the key's
+file lock; any other process (or thread) that needs the same key meanwhile waits on the lock
+and then loads the result. Entries live in the run's exchange directory, so they are gone with
+the run; each is published whole (temporary file + rename), so a reader never sees half of one.
+
+Every fit and every reuse is appended to an events file (one per process, JSON lines), which
+:func:`read_events` gathers for ``%stratum explain``. This module also computes the content
+fingerprints of the data the keys are made of (:func:`fingerprint`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pickle
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: What one process may write to a store, in bytes; past it, fits are computed but not kept.
+MAX_STORE_BYTES = 2 << 30
+
+
+class NotFingerprintable(Exception):
+    """A value whose content cannot be digested reliably: its fit is not shared."""
+
+
+def fingerprint(value: object) -> str:
+    """A digest of everything a fit can observe of ``value``: type, shape, dtypes, memory layout
+    (summation order can depend on it), index and column labels, and the values themselves.
+    Raises NotFingerprintable for values of unknown kinds."""
+    digest = hashlib.blake2b(digest_size=20)
+    _feed(digest, value, 0)
+    return digest.hexdigest()
+
+
+def _feed(digest, value: object, depth: int) -> None:
+    if depth > 6:
+        raise NotFingerprintable("nested too deeply")
+    update = digest.update
+    kind = type(value)
+    update(f"<{kind.__module__}.{kind.__qualname__}>".encode())
+    if value is None or kind in (bool, int, float, complex, str, bytes):
+        update(repr(value).encode())
+        return
+    if kind is np.ndarray:
+        _feed_array(digest, value)
+        return
+    if isinstance(value, (list, tuple)) and kind in (list, tuple):
+        update(f"len={len(value)}".encode())
+        if all(type(v) in (str, int, float, bool, type(None)) for v in value):
+            update(pickle.dumps(value, protocol=5))
+            return
+        for item in value:
+            _feed(digest, item, depth + 1)
+        return
+    module = kind.__module__
+    if module.split(".")[0] == "pandas":
+        _feed_pandas(digest, value, depth)
+        return
+    if module.startswith("scipy.sparse"):
+        for part in ("format", "shape", "dtype"):
+            update(repr(getattr(value, part)).encode())
+        for part in ("data", "indices", "indptr", "row", "col", "offsets"):
+            array = getattr(value, part, None)
+            if isinstance(array, np.ndarray):
+                update(part.encode())
+                _feed_array(digest, array)
+        return
+    if isinstance(value, np.generic):
+        update(repr(value.dtype).encode() + value.tobytes())
+        return
+    raise NotFingerprintable(f"{kind.__qualname__} values are not fingerprinted")
+
+
+def _feed_array(digest, array: np.ndarray) -> None:
+    layout = "C" if array.flags.c_contiguous else "F" if array.flags.f_contiguous else repr(array.strides)
+    digest.update(f"{array.dtype.str}{array.shape}{layout}".encode())
+    if array.dtype.hasobject:
+        digest.update(pickle.dumps(array, protocol=5))  # keeps the types (1 and "1", None and "None")
+    else:
+        digest.update(array.tobytes(order="A"))
+
+
+def _feed_pandas(digest, value: object, depth: int) -> None:
+    import pandas as pd
+
+    update = digest.update
+    if isinstance(value, pd.DataFrame):
+        _feed_index(digest, value.columns)
+        _feed_index(digest, value.index)
+        update(repr(value.attrs).encode())
+        manager = value._mgr
+        blocks = getattr(manager, "blocks", None)
+        if blocks is None:
+            raise NotFingerprintable("a DataFrame without blocks")
+        for block in blocks:  # the block layout decides how the frame converts to an array
+            update(repr(block.mgr_locs.as_array.tolist()).encode())
+            _feed_values(digest, block.values)
+        return
+    if isinstance(value, pd.Series):
+        update(repr((value.name, value.attrs)).encode())
+        _feed_index(digest, value.index)
+        _feed_values(digest, value.array if not isinstance(value.dtype, np.dtype) else value.to_numpy(copy=False))
+        return
+    if isinstance(value, pd.Index):
+        _feed_index(digest, value)
+        return
+    raise NotFingerprintable(f"{type(value).__qualname__} values are not fingerprinted")
+
+
+def _feed_index(digest, index) -> None:
+    import pandas as pd
+
+    if isinstance(index, pd.RangeIndex):
+        digest.update(repr(("range", index.start, index.stop, index.step, index.name)).encode())
+        return
+    digest.update(repr((type(index).__name__, index.dtype, index.names)).encode())
+    _feed_values(digest, index._values)
+
+
+def _feed_values(digest, values) -> None:
+    if isinstance(values, np.ndarray):
+        _feed_array(digest, values)
+        return
+    digest.update(repr(values.dtype).encode())  # an extension array: its own pickle keeps everything
+    digest.update(pickle.dumps(values, protocol=5))
+
+
+@dataclass
+class FoldEvent:
+    """One fold node needed by one pipeline: ``fit`` (computed here) or ``reuse`` (loaded)."""
+
+    key: str
+    spec: str  # the estimator part of the key: same spec, different data = another fold
+    label: str
+    pipeline: str
+    kind: str
+    seconds: float
+
+
+class FoldStore:
+    """Fold nodes of one run in ``directory`` (created if missing), shared by every process
+    and thread that opens it. ``pipeline`` names, per thread, who needs a node (for events)."""
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.written = 0
+        self._local = threading.local()
+        self._events_lock = threading.Lock()
+        self.fits = 0
+        self.reuses = 0
+
+    @property
+    def pipeline(self) -> str:
+        return getattr(self._local, "pipeline", "")
+
+    @pipeline.setter
+    def pipeline(self, name: str) -> None:
+        self._local.pipeline = name
+
+    @contextmanager
+    def _locked(self, key: str) -> Iterator[None]:
+        with open(self.directory / f"{key}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def get_or_compute(self, key: str, compute: Callable[[], tuple[object, bytes | None]]) -> tuple[object, bytes | None]:
+        """``(result, None)`` from ``compute()`` when no one computed ``key`` yet (its bytes,
+        if any, are kept for the others), else ``(None, bytes)`` kept by the one who did.
+        An exception of ``compute`` propagates and keeps nothing: the next caller computes."""
+        path = self.directory / f"{key}.fold"
+        with self._locked(key):
+            try:
+                return None, path.read_bytes()
+            except FileNotFoundError:
+                pass
+            result, data = compute()
+            if data is not None and self.written + len(data) <= MAX_STORE_BYTES:
+                tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                tmp.write_bytes(data)
+                os.replace(tmp, path)
+                self.written += len(data)
+            return result, None
+
+    def record(self, event: FoldEvent) -> None:
+        """Append ``event`` to this process's events file."""
+        line = json.dumps(event.__dict__) + "\n"
+        with self._events_lock:
+            if event.kind == "fit":
+                self.fits += 1
+            else:
+                self.reuses += 1
+            with open(self.directory / f"events-{os.getpid()}.jsonl", "a", encoding="utf-8") as events:
+                events.write(line)
+
+
+def read_events(directory: str | os.PathLike) -> list[FoldEvent]:
+    """Every event recorded in a store's directory (by any process), in no particular order."""
+    events = []
+    for path in sorted(Path(directory).glob("events-*.jsonl")):
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                events.append(FoldEvent(**json.loads(line)))
+            except (ValueError, TypeError):  # a line cut short by a crashed worker
+                continue
+    return events
+
+
+@dataclass
+class FoldSharing:
+    """The fold nodes of one estimator spec in a run: how many inputs (folds, grid points'
+    data, refits), how often they were fitted and reused, and by which pipelines."""
+
+    label: str
+    inputs: int
+    fits: int
+    reuses: int
+    pipelines: list[str]
+
+    def describe(self) -> str:
+        """``ColumnTransformer(StandardScaler) fit+transform: 5 folds, shared by 4 candidates …``"""
+        from .frontend import plural
+
+        names = ", ".join(self.pipelines[:6]) + (", …" if len(self.pipelines) > 6 else "")
+        return (f"{self.label} fit+transform: {plural(self.inputs, 'fold')}, shared by "
+                f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.fits} run, {self.reuses} reused")
+
+
+def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharing]:
+    """Events grouped by estimator spec, in order of first use; ``names`` maps the pipeline
+    labels recorded (cell file names) to pipeline names."""
+    groups: dict[str, FoldSharing] = {}
+    keys: dict[str, set[str]] = {}
+    for event in events:
+        group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, []))
+        keys.setdefault(event.spec, set()).add(event.key)
+        group.inputs = len(keys[event.spec])
+        if event.kind == "fit":
+            group.fits += 1
+        else:
+            group.reuses += 1
+        name = names.get(event.pipeline, event.pipeline)
+        if name not in group.pipelines:
+            group.pipelines.append(name)
+    return list(groups.values())
+
+
+__all__ = ["FoldEvent", "FoldSharing", "FoldStore", "NotFingerprintable", "fingerprint", "read_events", "summarize"]

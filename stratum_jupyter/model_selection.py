@@ -1,0 +1,344 @@
+"""Fold-level, scikit-learn-aware sharing inside model selection.
+
+Agent candidates spend their time inside single calls — ``cross_val_score``, ``cross_validate``,
+``cross_val_predict``, ``GridSearchCV(...).fit``, a ``for tr, va in cv.split(X):`` loop fitting
+a Pipeline — that differ between candidates only in the final model or one parameter. All of
+them fit a Pipeline's prefix steps through one function, ``sklearn.pipeline._fit_transform_one``
+(the hook scikit-learn's own ``Pipeline(memory=...)`` caches). While a run is active, that
+function is replaced in the executing process — recognition by the object actually called, not
+by the names in the cell — by one that memoizes a prefix step's fit+transform in the run's
+:class:`~.folds.FoldStore`, keyed by
+
+- the estimator's class, ``get_params(deep=True)`` (values digested exactly: floats by repr,
+  arrays by content), its output configuration and scikit-learn's global configuration;
+- the content fingerprint of ``X`` and ``y`` (:func:`.folds.fingerprint`: a fold's training rows,
+  a grid point's, the full data of a refit) and the step's weight.
+
+Candidates and grid points whose pipelines share a prefix step on the same fold therefore fit it
+once — inside one search, across the cells of the batch, and across worker processes.
+
+Exactness: scikit-learn's own code runs everything else (cloning, splitting, RNG use, scoring,
+``error_score``, ``cv_results_``, ``estimators_``), so only the memoized fit is replaced, and a
+reused result is exactly the computed one: the fitted attributes are set on the caller's own
+transformer object (objects it shares with its parameters, such as the column lists of a
+ColumnTransformer, stay shared), the transformed data is a fresh copy, and the warnings the fit
+raised are raised again through the current filters. Whatever cannot be shown to be exact runs
+scikit-learn unchanged: estimators not from scikit-learn, ``FunctionTransformer``, parameters
+that are functions from elsewhere or objects of unknown kinds, ``random_state`` None or a
+RandomState (the fit would draw from shared state), ``n_jobs`` other than None/1, ``verbose``,
+``warm_start``, routed fit parameters, an ``error`` warnings filter, data that cannot be
+fingerprinted, and Pipeline/FeatureUnion units (their fit changes their parameters: their own
+steps are memoized instead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+import time
+import types
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import transfer
+from .folds import FoldEvent, FoldStore, NotFingerprintable, fingerprint
+
+#: Instance attributes that are configuration, not fit results (``clone`` copies them).
+_CONFIG_ATTRIBUTES = frozenset({"_sklearn_output_config", "_metadata_request"})
+#: Units whose fit changes their parameters in place, or runs the user's code.
+_NOT_SHARED = frozenset({"Pipeline", "FeatureUnion", "FunctionTransformer"})
+#: Classes that reset every fitted attribute when fitted again: a refit of one (the same object
+#: fitted on fold after fold in a hand-written loop) ends in the state of a fresh fit.
+_REFIT_RESETS = frozenset({
+    "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer", "SimpleImputer",
+    "OneHotEncoder", "OrdinalEncoder", "PolynomialFeatures", "ColumnTransformer", "CountVectorizer",
+    "TfidfVectorizer", "TfidfTransformer", "VarianceThreshold",
+})
+_LIBRARIES = ("sklearn.", "numpy", "scipy.")
+#: Objects with no identity worth keeping (never written as references to a parameter).
+_VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None))
+
+_lock = threading.Lock()
+_original = None  # sklearn.pipeline._fit_transform_one as scikit-learn defines it
+_store: FoldStore | None = None
+_module_by_file: dict[str, types.ModuleType | None] = {}
+
+
+class _Unsafe(Exception):
+    """The fit cannot be shown to be reproducible from its key: scikit-learn runs it."""
+
+
+# -- activation --------------------------------------------------------------------------------
+def activate(directory: str | None) -> None:
+    """Share fold nodes through the store in ``directory`` from now on (None: stop sharing)."""
+    global _store
+    with _lock:
+        if directory is None:
+            _store = None
+        elif _store is None or str(_store.directory) != str(directory):
+            _store = FoldStore(directory)
+    if directory is not None:
+        ensure_installed()
+
+
+def active_store() -> FoldStore | None:
+    """The store fold nodes go to now, if any."""
+    return _store
+
+
+def before_step(pipeline: str) -> None:
+    """Called before each step runs: while a store is active, make sure prefix fits go through
+    it (the step may use scikit-learn loaded by an earlier one) and name the pipeline this thread
+    runs a step of (fold events are recorded under it)."""
+    store = _store
+    if store is not None:
+        store.pipeline = pipeline
+        ensure_installed()
+
+
+def ensure_installed() -> bool:
+    """Route Pipeline prefix fits through :func:`_fit_transform_one` once scikit-learn's pipeline
+    module is loaded; returns whether it is. Cheap: called before every step."""
+    global _original
+    module = sys.modules.get("sklearn.pipeline")
+    if module is None:
+        return False
+    current = getattr(module, "_fit_transform_one", None)
+    if current is _fit_transform_one:
+        return True
+    if current is None or _original not in (None, current):
+        return False  # an unknown scikit-learn (or someone else's patch): leave it alone
+    with _lock:
+        if getattr(module, "_fit_transform_one", None) is current:
+            _original = current
+            module._fit_transform_one = _fit_transform_one
+    return True
+
+
+def uninstall() -> None:
+    """Give scikit-learn back its own function and stop sharing (the kernel, after a run)."""
+    global _store
+    with _lock:
+        _store = None
+        module = sys.modules.get("sklearn.pipeline")
+        if module is not None and _original is not None and getattr(module, "_fit_transform_one", None) is _fit_transform_one:
+            module._fit_transform_one = _original
+
+
+# -- the memoized prefix fit -------------------------------------------------------------------
+def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=None, params=None):
+    """``sklearn.pipeline._fit_transform_one``, with the fit shared through the fold store."""
+    store, original = _store, _original
+    if store is None or message is not None or any(params.values() if params else ()) or _errors_on_warnings():
+        return original(transformer, X, y, weight, message_clsname, message, params)
+    try:
+        spec, label, refs = _estimator_spec(transformer)
+        key = _digest((spec, fingerprint(X), fingerprint(y), repr(weight)))
+    except (_Unsafe, NotFingerprintable):
+        return original(transformer, X, y, weight, message_clsname, message, params)
+
+    computed: list = []
+
+    def compute() -> tuple[object, bytes | None]:
+        start = time.perf_counter()
+        caught: list = []
+        try:
+            with warnings.catch_warnings(record=True) as log:
+                warnings.simplefilter("always")
+                try:
+                    Xt, fitted = original(transformer, X, y, weight, message_clsname, message, params)
+                finally:
+                    caught = [(w.message, w.category, w.filename, w.lineno) for w in log]
+        except BaseException:
+            _replay(caught)
+            raise
+        seconds = time.perf_counter() - start
+        computed.append((caught, seconds))
+        data = None
+        if fitted is transformer:
+            try:
+                data = transfer.dumps((Xt, _fitted_state(transformer), caught), refs)
+            except Exception:  # noqa: BLE001 - an unpicklable fit result is simply not shared
+                data = None
+            from .execution import worth_keeping
+
+            if data is not None and not worth_keeping(seconds, len(data)):
+                data = None
+        return (Xt, fitted), data
+
+    start = time.perf_counter()
+    result, data = store.get_or_compute(key, compute)
+    if data is None:  # computed here
+        caught, seconds = computed[0]
+        _replay(caught)
+        store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, "fit", seconds))
+        return result
+    Xt, state, caught = transfer.loads(data, refs)
+    _set_fitted_state(transformer, state)
+    _replay(caught)
+    store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, "reuse", time.perf_counter() - start))
+    return Xt, transformer
+
+
+def spec_id(spec: str) -> str:
+    """Short id of an estimator spec (same estimator, any data)."""
+    return _digest(spec)[:16]
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:40]
+
+
+def _errors_on_warnings() -> bool:
+    """A filter turning warnings into errors would stop the fit midway: not reproducible."""
+    return any(f[0] == "error" for f in warnings.filters)
+
+
+# -- what determines a fit ---------------------------------------------------------------------
+def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
+    """(spec, label, parameter objects by path) of a transformer whose fit is a function of its
+    spec and its data; raises _Unsafe otherwise."""
+    cls = type(transformer)
+    _check_class(cls, unit=True)
+    from sklearn import get_config
+
+    params = transformer.get_params(deep=True)
+    names = set(transformer._get_param_names())
+    extra = set(vars(transformer)) - names - _CONFIG_ATTRIBUTES
+    if extra and cls.__name__ not in _REFIT_RESETS:
+        raise _Unsafe(f"{cls.__name__} was fitted before")
+    if "_metadata_request" in vars(transformer):
+        raise _Unsafe("metadata requests set")
+    parts = [f"{cls.__module__}.{cls.__qualname__}"]
+    classes: list[str] = []
+    for name in sorted(params):
+        value = params[name]
+        leaf = name.rsplit("__", 1)[-1]
+        if leaf == "random_state" and not isinstance(value, (int, np.integer)):
+            raise _Unsafe("random_state is not a fixed seed")  # None or a RandomState: shared state
+        if leaf == "n_jobs" and value not in (None, 1):
+            raise _Unsafe("n_jobs")
+        if leaf in ("verbose", "warm_start") and value:
+            raise _Unsafe(leaf)
+        if hasattr(value, "get_params") and hasattr(value, "fit"):
+            _check_class(type(value), unit=False)
+            if type(value).__name__ not in ("Pipeline", "ColumnTransformer", "FeatureUnion"):
+                classes.append(type(value).__name__)
+        parts.append(f"{name}={_describe(value, 0)}")
+    parts.append(f"output={_describe(getattr(transformer, '_sklearn_output_config', None), 0)}")
+    parts.append(f"config={_describe(get_config(), 0)}")
+    label = cls.__name__ + (f"({', '.join(dict.fromkeys(classes))})" if classes else "")
+    return "\n".join(parts), label, _parameter_objects(transformer, names)
+
+
+def _check_class(cls: type, unit: bool) -> None:
+    if not cls.__module__.startswith("sklearn."):
+        raise _Unsafe(f"{cls.__qualname__} is not scikit-learn's")
+    if cls.__name__ == "FunctionTransformer" or (unit and cls.__name__ in _NOT_SHARED):
+        raise _Unsafe(f"{cls.__name__} is not shared as a unit")
+
+
+def _describe(value: object, depth: int) -> str:
+    """An exact, repr-safe description of a parameter value; raises _Unsafe for unknown kinds."""
+    if depth > 8:
+        raise _Unsafe("nested too deeply")
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str, bytes, complex):
+        return f"{kind.__name__}:{value!r}"
+    if isinstance(value, np.generic):
+        return f"{value.dtype}:{value!r}"
+    if isinstance(value, np.dtype):
+        return f"dtype:{value.str}"
+    if isinstance(value, type):
+        if not (value.__module__.startswith(_LIBRARIES) or value.__module__ == "builtins"):
+            raise _Unsafe(f"class {value.__qualname__} from {value.__module__}")
+        return f"type:{value.__module__}.{value.__qualname__}"
+    if kind in (list, tuple):
+        return f"{kind.__name__}[{','.join(_describe(v, depth + 1) for v in value)}]"
+    if kind is dict:
+        if not all(isinstance(k, str) for k in value):
+            raise _Unsafe("a dict with keys that are not strings")
+        return "dict{" + ",".join(f"{k!r}:{_describe(value[k], depth + 1)}" for k in sorted(value)) + "}"
+    if kind is np.ndarray:
+        return f"array:{fingerprint(value)}"
+    if hasattr(value, "get_params") and hasattr(value, "fit"):
+        return f"estimator:{kind.__module__}.{kind.__qualname__}"  # its parameters are listed too
+    if isinstance(value, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)):
+        module = getattr(value, "__module__", None) or ""
+        if isinstance(value, np.ufunc) or module.startswith(_LIBRARIES):
+            return f"function:{module}.{getattr(value, '__qualname__', value.__name__)}"
+        raise _Unsafe(f"a function from {module or 'unknown code'}")
+    raise _Unsafe(f"a parameter of type {kind.__qualname__}")
+
+
+def _parameter_objects(transformer, names: set[str]) -> dict[str, object]:
+    """Objects reachable from the transformer's own parameters (through lists, tuples, dicts), by
+    path: fitted attributes that share them are stored as references and rebound to the reusing
+    transformer's own objects (a ColumnTransformer's ``transformers_`` holds its column lists)."""
+    found: dict[str, object] = {}
+    seen: set[int] = set()
+
+    def walk(value: object, path: str, depth: int) -> None:
+        if isinstance(value, _VALUE_TYPES) or id(value) in seen or depth > 4:
+            return
+        seen.add(id(value))
+        found[path] = value
+        if type(value) in (list, tuple):
+            for i, item in enumerate(value):
+                walk(item, f"{path}/{i}", depth + 1)
+        elif type(value) is dict:
+            for k, item in value.items():
+                walk(item, f"{path}/{k!r}", depth + 1)
+
+    current = vars(transformer)
+    for name in sorted(names):
+        if name in current:
+            walk(current[name], name, 0)
+    return found
+
+
+def _fitted_state(transformer) -> dict[str, object]:
+    """What fitting set on the transformer: every attribute that is not a parameter."""
+    names = set(transformer._get_param_names())
+    return {k: v for k, v in vars(transformer).items() if k not in names}
+
+
+def _set_fitted_state(transformer, state: Mapping[str, object]) -> None:
+    """Give ``transformer`` the state a fit of its spec on the same data leaves: its parameters
+    (its own objects) and configuration stay, earlier fit results go, ``state`` comes in."""
+    names = set(transformer._get_param_names())
+    current = vars(transformer)
+    for name in [k for k in current if k not in names and k not in _CONFIG_ATTRIBUTES]:
+        del current[name]
+    current.update(state)
+
+
+# -- warnings ----------------------------------------------------------------------------------
+def _replay(caught: list) -> None:
+    """Raise recorded warnings again, from where they came from, through the current filters and
+    the registry of the module that raised them (so "default" shows each once, as it would)."""
+    for message, category, filename, lineno in caught:
+        module = _module_of(filename)
+        namespace = vars(module) if module is not None else {}
+        registry = namespace.setdefault("__warningregistry__", {}) if module is not None else None
+        warnings.warn_explicit(
+            message, category, filename, lineno, module=namespace.get("__name__"), registry=registry,
+            module_globals=namespace or None,
+        )
+
+
+def _module_of(filename: str) -> types.ModuleType | None:
+    if filename not in _module_by_file:
+        found = None
+        for module in list(sys.modules.values()):
+            if getattr(module, "__file__", None) == filename:
+                found = module
+                break
+        _module_by_file[filename] = found
+    return _module_by_file[filename]
+
+
+__all__ = ["activate", "active_store", "before_step", "ensure_installed", "spec_id", "uninstall"]
