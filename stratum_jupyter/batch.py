@@ -7,11 +7,11 @@ import linecache
 import os
 import shutil
 import tempfile
-import types
 from collections.abc import Callable, MutableMapping
 
 from .cache import DEFAULT_MAX_BYTES, StepCache, default_cache_dir
-from .capture import Step, capture_steps
+from .capture import Context, Step, capture_steps
+from .effects import kind_of_value, qualified_name
 from .execution import Execution, Workers
 from .folds import FoldSharing, summarize
 from .graph import BatchGraph, Pipeline
@@ -26,12 +26,6 @@ from .spill import SpillStore, cache_dir
 from .streams import routed_output
 
 INTERRUPT_GRACE = 4.0  # seconds running steps get after Ctrl-C before they are abandoned
-
-_LIBRARY_ROOTS = {
-    "pandas", "numpy", "sklearn", "scipy", "math", "statistics", "json", "os", "re", "time", "datetime",
-    "collections", "itertools", "functools", "random", "pathlib", "warnings", "joblib", "lightgbm",
-    "xgboost", "pickle", "csv", "string", "typing", "dataclasses", "operator", "builtins", "pyarrow",
-}
 
 
 class Batch:
@@ -69,7 +63,7 @@ class Batch:
         filename = f"<cell {name}>"
         # registered first: a syntax error's display reads the offending line from here
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-        steps = capture_steps(code, filename, self._libraries(isolated))
+        steps = capture_steps(code, filename, self._context(isolated))
         pipeline = Pipeline(name=name, code=code, isolated=isolated, steps=steps, filename=filename)
         if isolated:
             self._imports.update(m for s in steps for m in _imported(s))
@@ -89,21 +83,25 @@ class Batch:
             number += 1
         return f"p{number}"
 
-    def _libraries(self, isolated: bool) -> set[str]:
-        """Names already bound to library modules/functions: calling them mutates nothing we track."""
+    def _context(self, isolated: bool) -> Context:
+        """What capture knows before the cell: an isolated cell starts from nothing; a kernel cell
+        from the kernel's names resolved to their objects (library modules and callables, stateful
+        values), moved past the pending cells that run before it."""
+        context = Context()
         if isolated:
-            return set()
-        names = set()
+            return context
         for name, value in list(self.namespace.items()):
-            module = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", None)
-            if isinstance(module, str) and module.split(".")[0] in _LIBRARY_ROOTS and (
-                isinstance(value, types.ModuleType) or callable(value)
-            ):
-                names.add(name)
-        for pipeline in self.pending:
-            if not pipeline.isolated:
-                names |= {n for s in pipeline.steps if _is_import(s) for n in s.writes}
-        return names
+            module = qualified_name(value)
+            if module is not None:
+                context.modules[name] = module
+            else:
+                kind = kind_of_value(value)
+                if kind is not None:
+                    context.kinds[name] = kind
+        for pipeline in self.pending:  # isolated cells' names reach the kernel after them
+            for step in pipeline.steps:
+                context.apply(step)
+        return context
 
     def clear(self) -> None:
         """Forget pending pipelines and past results."""
@@ -292,10 +290,6 @@ def _imported(step: Step) -> list[str]:
     if type(tree).__name__ == "ImportFrom" and tree.module and not tree.level:  # type: ignore[attr-defined]
         return [tree.module]  # type: ignore[attr-defined]
     return []
-
-
-def _is_import(step: Step) -> bool:
-    return type(step.tree).__name__ in ("Import", "ImportFrom")
 
 
 __all__ = ["Batch", "PipelineResult", "RunResult"]

@@ -5,27 +5,41 @@ needs to merge identical work safely: the names it reads, binds and may mutate i
 which names may end up aliasing each other, and its hidden-state effects (global RNG,
 clock, files, dynamic namespace access). The analysis over-approximates on purpose:
 an extra read or mutation only costs sharing, a missing one would cost fidelity.
+What calls do is looked up in :mod:`.effects`, with callees resolved through the names
+bound before the statement (:class:`Context`).
 """
 
 from __future__ import annotations
 
+import __future__ as future_module
 import ast
 import builtins
 import hashlib
 import os
 import re
 from dataclasses import dataclass, field, replace
+from types import CodeType
 
-from .purity import (
+from . import effects
+from .effects import (
     CLOCK_CALLS,
+    CONSUMING_BUILTINS,
+    DEFAULTDICT,
     DYNAMIC_CALLS,
     FILE_READERS,
     FILE_WRITERS,
-    MUTATING_FUNCTIONS,
-    PURE_BUILTINS,
+    FRESH_BUILTINS,
+    GENERATOR_FUNCTION,
+    ITERATOR,
+    ITERATOR_METHODS,
+    MUTATOR_FUNCTION,
     PURE_METHODS,
+    RECEIVER_METHODS,
     RNG_MODULES,
-    VIEW_FUNCTIONS,
+    RNG_OBJECT,
+    RNG_SETUP,
+    STATEFUL_KINDS,
+    STORING_METHODS,
 )
 
 BUILTIN_NAMES = frozenset(dir(builtins))
@@ -37,6 +51,32 @@ class FileAccess:
 
     mode: str  # "r" or "w"
     path: str | None
+
+
+@dataclass
+class Context:
+    """What is known of the names bound before a statement: the library path a name resolves to
+    (``np`` → ``numpy``), the stateful kind of its value (an iterator, a random generator, a
+    defaultdict, a function that changes its arguments) and string constants (file paths)."""
+
+    modules: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+
+    def key(self) -> tuple:
+        return frozenset(self.modules.items()), frozenset(self.kinds.items()), frozenset(self.constants.items())
+
+    def apply(self, step: "Step") -> None:
+        """Move past ``step``: the names it binds resolve to what it bound them to, or to nothing known."""
+        for name in step.writes:
+            for table in (self.modules, self.kinds, self.constants):
+                table.pop(name, None)
+        for name, module, kind in step.resolved:
+            if module is not None:
+                self.modules[name] = module
+            if kind is not None:
+                self.kinds[name] = kind
+        self.constants.update(step.string_constants)
 
 
 @dataclass(frozen=True)
@@ -65,6 +105,11 @@ class Step:
     is_definition: bool
     is_last_expression: bool
     string_constants: tuple[tuple[str, str], ...] = field(default=())
+    # Effects of calling what this step defines: globals changed in place and globals rebound.
+    lazy_mutates: frozenset[str] = frozenset()
+    lazy_writes: frozenset[str] = frozenset()
+    resolved: tuple[tuple[str, str | None, str | None], ...] = ()  # bound name → (library path, kind)
+    future_flags: int = 0  # compiler flags a `from __future__ import` turns on for what follows
 
     @property
     def label(self) -> str:
@@ -77,23 +122,37 @@ def parse_cell(text: str, filename: str) -> ast.Module:
     return ast.parse(text, filename=filename)
 
 
-def capture_steps(text: str, filename: str, known_libraries: set[str] | None = None) -> list[Step]:
-    """Split a cell into analysed steps. ``known_libraries``: names bound to library modules or
-    callables before this cell (their calls do not mutate arguments)."""
+def capture_steps(text: str, filename: str, context: Context | None = None) -> list[Step]:
+    """Split a cell into analysed steps. ``context``: what is known of the names bound before the
+    cell (library modules and callables, stateful values); it is moved past the cell in place."""
     module = parse_cell(text, filename)
-    libraries = set(known_libraries or ())
-    constants: dict[str, str] = {}
+    context = context if context is not None else Context()
     steps = []
     body = module.body
     lines = text.splitlines(keepends=True)
     for index, stmt in enumerate(body):
-        step = _analyse(stmt, lines, index, libraries, constants, is_last=index == len(body) - 1)
+        step = _analyse(stmt, lines, index, context, is_last=index == len(body) - 1)
         steps.append(step)
-        constants.update(dict(step.string_constants))
-        for name in step.writes:
-            if name not in dict(step.string_constants):
-                constants.pop(name, None)
+        context.apply(step)
     return steps
+
+
+def compile_step(tree: ast.stmt, filename: str, expression: bool, flags: int = 0) -> CodeType:
+    """A step's code, compiled with ``flags`` (the kernel's, or those of earlier `__future__`
+    imports) and never with this package's own `__future__` imports."""
+    if expression:
+        return compile(ast.Expression(tree.value), filename, "eval", flags=flags, dont_inherit=True)  # type: ignore[attr-defined]
+    return compile(ast.Module([tree], type_ignores=[]), filename, "exec", flags=flags, dont_inherit=True)
+
+
+def future_flags(stmt: ast.stmt) -> int:
+    """Compiler flags a ``from __future__ import ...`` statement turns on for later statements."""
+    if not (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"):
+        return 0
+    flags = 0
+    for alias in stmt.names:
+        flags |= getattr(getattr(future_module, alias.name, None), "compiler_flag", 0)
+    return flags
 
 
 _HASHES: dict[str, tuple[str, str]] = {}  # statement text → (fingerprint, shape)
@@ -126,36 +185,32 @@ def _source(lines: list[str], stmt: ast.stmt) -> str:
     return head + "".join(lines[first + 1 : last]) + tail
 
 
-_ANALYSES: dict[tuple, Step] = {}  # (statement text, libraries, constants) → its analysis
+_ANALYSES: dict[tuple, Step] = {}  # (statement text, context) → its analysis
 
 
-def _analyse(
-    stmt: ast.stmt, lines: list[str], index: int, libraries: set[str], constants: dict[str, str], is_last: bool
-) -> Step:
+def _analyse(stmt: ast.stmt, lines: list[str], index: int, context: Context, is_last: bool) -> Step:
     """A statement's step. Candidates repeat most statements in the same context (the names bound
-    to libraries, the string constants before it): the analysis is remembered by those."""
+    to libraries and stateful values, the string constants before it): the analysis is remembered by those."""
     source = _source(lines, stmt)
-    context = (source, frozenset(libraries), frozenset(constants.items()))
-    known = _ANALYSES.get(context)
+    key = (source, context.key())
+    known = _ANALYSES.get(key)
     if known is None:
-        known = _ANALYSES[context] = _analyse_anew(stmt, source, libraries, constants)
+        known = _ANALYSES[key] = _analyse_anew(stmt, source, context)
         if len(_ANALYSES) > _HASHES_KEPT:
             _ANALYSES.clear()
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        libraries.update(known.writes)
     return replace(
         known, index=index, tree=stmt, lineno=stmt.lineno, end_lineno=stmt.end_lineno or stmt.lineno,
         is_last_expression=is_last and isinstance(stmt, ast.Expr),
     )
 
 
-def _analyse_anew(stmt: ast.stmt, source: str, libraries: set[str], constants: dict[str, str]) -> Step:
-    visitor = _StepVisitor(libraries, constants)
+def _analyse_anew(stmt: ast.stmt, source: str, context: Context) -> Step:
+    visitor = _StepVisitor(context)
     visitor.visit(stmt)
     mutates = _expand_aliases(visitor.mutates, visitor.aliases)
     string_constants = ()
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        value = _static_string(stmt.value, constants)
+        value = _static_string(stmt.value, context.constants)
         if value is not None:
             string_constants = ((stmt.targets[0].id, value),)
     is_definition = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
@@ -172,7 +227,7 @@ def _analyse_anew(stmt: ast.stmt, source: str, libraries: set[str], constants: d
         writes=frozenset(visitor.writes),
         deletes=frozenset(visitor.deletes),
         mutates=frozenset(mutates),
-        aliases=tuple((t, frozenset(s)) for t, s in {**visitor.contains, **visitor.aliases}.items()),
+        aliases=tuple((t, frozenset(s)) for t, s in visitor.aliases.items()),
         lazy=frozenset(visitor.lazy - BUILTIN_NAMES),
         calls=visitor.calls,
         rng=visitor.rng,
@@ -183,6 +238,10 @@ def _analyse_anew(stmt: ast.stmt, source: str, libraries: set[str], constants: d
         is_definition=is_definition,
         is_last_expression=False,
         string_constants=string_constants,
+        lazy_mutates=frozenset(visitor.lazy_mutates),
+        lazy_writes=frozenset(visitor.lazy_writes),
+        resolved=tuple(sorted((n, m, k) for n, (m, k) in visitor.resolved(stmt).items())),
+        future_flags=future_flags(stmt),
     )
 
 
@@ -272,39 +331,91 @@ def _assigned_names(target: ast.AST) -> list[str]:
     return []
 
 
-def _value_names(node: ast.AST, libraries: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
-    """Names whose objects an expression's value may be (or contain, or view).
+def _resolve(node: ast.AST, modules: dict[str, str]) -> str | None:
+    """The library path of a callee expression: ``np.random.shuffle`` → ``numpy.random.shuffle``."""
+    dotted = _dotted(node)
+    if dotted is None:
+        return None
+    head, _, rest = dotted.partition(".")
+    base = modules.get(head)
+    if base is None:
+        return None
+    return f"{base}.{rest}" if rest else base
 
-    A library function's result is a new object, except for the few that may hand back
-    their argument or a view of it (``np.asarray``, ``pd.DataFrame(arr)``)."""
+
+def _builtin(node: ast.AST, context: Context) -> str | None:
+    """The builtin a callee names, unless the name is bound to something else."""
+    if isinstance(node, ast.Name) and node.id in BUILTIN_NAMES and node.id not in context.modules:
+        return node.id
+    return None
+
+
+def _is_method(func: ast.AST, modules: dict[str, str]) -> bool:
+    """Whether a callee is a method of an object (``df.fillna``, ``Ridge().fit``), not a function
+    reached through a library module (``np.random.shuffle``)."""
+    if not isinstance(func, ast.Attribute):
+        return False
+    return not (isinstance(func.value, (ast.Name, ast.Attribute)) and _resolve(func.value, modules) is not None)
+
+
+def _call_arguments(node: ast.Call) -> list[ast.AST]:
+    return [*node.args, *[k.value for k in node.keywords]]
+
+
+def _value_names(node: ast.AST, context: Context) -> set[str]:
+    """Names whose objects an expression's value may be, contain or view.
+
+    A computed library result (a frame read, a score) is a new object; a library class's
+    instance, a view (``np.asarray``) or a builtin wrapper (``enumerate``, ``zip``, ``list``)
+    may hold its arguments; an unknown callee may return any of them."""
     if isinstance(node, ast.Call):
-        root = _root_name(node.func)
-        last = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-        if isinstance(node.func, ast.Attribute) and _root_name(node.func.value) not in libraries:
-            return _value_names(node.func.value, libraries)  # a method's result may view its receiver
-        if (root in libraries or last in PURE_BUILTINS) and last not in VIEW_FUNCTIONS:
-            return set()
+        func = node.func
+        arguments = set().union(*(_value_names(a, context) for a in _call_arguments(node)))
+        if _is_method(func, context.modules):
+            receiver = _value_names(func.value, context)  # type: ignore[attr-defined]  # a method's result may view its receiver
+            return receiver if func.attr in PURE_METHODS or func.attr in RECEIVER_METHODS else receiver | arguments  # type: ignore[attr-defined]
+        qualified = _resolve(func, context.modules)
+        if effects.is_library(qualified):
+            return arguments if effects.result_holds_arguments(qualified) else set()  # type: ignore[arg-type]
+        builtin = _builtin(func, context)
+        if builtin is not None:
+            return set() if builtin in FRESH_BUILTINS else arguments
     if isinstance(node, ast.Name):
         return {node.id} if isinstance(node.ctx, ast.Load) else set()
+    if isinstance(node, (ast.Lambda, ast.FunctionDef)):
+        return set()
     names: set[str] = set()
     for child in ast.iter_child_nodes(node):
-        names |= _value_names(child, libraries)
+        names |= _value_names(child, context)
     return names
+
+
+@dataclass
+class _Frame:
+    """What a function body (or lambda) does, collected while visiting it."""
+
+    params: set[str]
+    local: set[str] = field(default_factory=set)
+    declared_global: set[str] = field(default_factory=set)
+    mutated: set[str] = field(default_factory=set)
+    aliases: dict[str, set[str]] = field(default_factory=dict)
+    yields: bool = False
 
 
 class _StepVisitor(ast.NodeVisitor):
     """Collects reads, writes, mutations, aliases and effects of one statement."""
 
-    def __init__(self, libraries: set[str], constants: dict[str, str]) -> None:
-        self.libraries = libraries
-        self.constants = constants
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self.modules = context.modules
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         self.deletes: set[str] = set()
         self.mutates: set[str] = set()
         self.aliases: dict[str, set[str]] = {}
-        self.contains: dict[str, set[str]] = {}
         self.lazy: set[str] = set()
+        self.lazy_mutates: set[str] = set()
+        self.lazy_writes: set[str] = set()
         self.shadowed_builtins: set[str] = set()
         self.calls = False
         self.rng = False
@@ -312,128 +423,235 @@ class _StepVisitor(ast.NodeVisitor):
         self.clock = False
         self.dynamic = False
         self.files: list[FileAccess] = []
-        self._function_depth = 0
+        self.function_kinds: dict[str, str] = {}  # functions defined here that yield / change their arguments
+        self._frames: list[_Frame] = []
+        self._class_depth = 0
+        self._mutating_lambdas: set[int] = set()
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def _mutate(self, name: str | None) -> None:
+        """``name``'s object may change in place (inside a function: when the function is called)."""
+        if name is None:
+            return
+        if self._frames:
+            self._frames[-1].mutated.add(name)
+        else:
+            self.mutates.add(name)
+            self.reads.add(name)
+
+    def _mutate_values(self, node: ast.AST) -> None:
+        for name in _value_names(node, self.context):
+            if name not in self.modules:
+                self._mutate(name)
+
+    def _binds_here(self) -> bool:
+        """Names stored now are the step's own (not a function's locals or a class body's)."""
+        return not self._frames and not self._class_depth
+
+    def _alias(self, targets: list[str], value: ast.AST) -> None:
+        sources = _value_names(value, self.context) - set(self.modules) - BUILTIN_NAMES
+        if not sources:
+            return
+        table = self._frames[-1].aliases if self._frames else self.aliases
+        for target in targets:
+            table.setdefault(target, set()).update(sources)
+
+    def _kind(self, name: str) -> str | None:
+        return self.function_kinds.get(name) or self.context.kinds.get(name)
+
+    def _consume(self, node: ast.AST) -> None:
+        """Iterating ``node`` now: iterators in it are used up, a random generator drawn from."""
+        for name in _value_names(node, self.context):
+            if self._kind(name) in (ITERATOR, RNG_OBJECT):
+                self._mutate(name)
+
+    def resolved(self, stmt: ast.stmt) -> dict[str, tuple[str | None, str | None]]:
+        """What the names this statement binds resolve to afterwards (see :class:`Context`)."""
+        result: dict[str, tuple[str | None, str | None]] = {}
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                name = alias.asname or alias.name.split(".")[0]
+                result[name] = (alias.name if alias.asname else name, None)
+        elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
+            for alias in stmt.names:
+                if alias.name != "*":
+                    result[alias.asname or alias.name] = (f"{stmt.module}.{alias.name}", None)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                kind = self._value_kind(stmt.value)
+                if kind is not None:
+                    result[targets[0].id] = (None, kind)
+        for name, kind in self.function_kinds.items():
+            result[name] = (None, kind)
+        return {n: r for n, r in result.items() if n in self.writes}
+
+    def _value_kind(self, value: ast.AST) -> str | None:
+        if isinstance(value, ast.GeneratorExp):
+            return ITERATOR
+        if isinstance(value, ast.Name):
+            return self._kind(value.id)
+        if not isinstance(value, ast.Call):
+            return None
+        if isinstance(value.func, ast.Attribute) and value.func.attr in ITERATOR_METHODS:
+            return ITERATOR
+        if isinstance(value.func, ast.Name) and self._kind(value.func.id) == GENERATOR_FUNCTION:
+            return ITERATOR
+        return effects.kind_of_call(_resolve(value.func, self.modules), _builtin(value.func, self.context))
 
     # -- names -------------------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
             self.reads.add(node.id)
-            if self._function_depth:
+            if self._frames:
                 self.lazy.add(node.id)
-        elif self._function_depth == 0:
+        elif self._frames:
+            frame = self._frames[-1]
+            if node.id not in frame.declared_global:
+                frame.local.add(node.id)
+        elif not self._class_depth:
             if isinstance(node.ctx, ast.Del):
                 self.deletes.add(node.id)
             self.writes.add(node.id)
             if node.id in BUILTIN_NAMES:
                 self.shadowed_builtins.add(node.id)
 
-    def _alias(self, targets: list[str], value: ast.AST) -> None:
-        sources = _value_names(value, self.libraries) - self.libraries - BUILTIN_NAMES
-        if self._function_depth == 0:
-            for target in targets:
-                self.aliases.setdefault(target, set()).update(sources)
-
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            self._target(target)
+            self._target(target, node.value)
             self._alias(_assigned_names(target), node.value)
         self.visit(node.value)
         for target in node.targets:
             self.visit(target)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        self._target(node.target)
+        self._target(node.target, node.value)
         if node.value is not None:
             self._alias(_assigned_names(node.target), node.value)
             self.visit(node.value)
         self.visit(node.target)
+        if not self._frames and not self._class_depth:
+            self.visit(node.annotation)  # module-level annotations are evaluated
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self._target(node.target)
-        root = _root_name(node.target)
-        if root and self._function_depth == 0:
-            self.mutates.add(root)  # `arr += 1` and `lst += [...]` change the object in place
-            self.reads.add(root)
+        self._target(node.target, node.value)
+        self._mutate(_root_name(node.target))  # `arr += 1` and `lst += [...]` change the object in place
         self.visit(node.value)
         self.visit(node.target)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
-        if self._function_depth == 0:
+        if self._binds_here():
             self.writes.add(node.target.id)
-            self._alias([node.target.id], node.value)
+        self._alias([node.target.id], node.value)
         self.visit(node.value)
 
     def visit_Delete(self, node: ast.Delete) -> None:
         for target in node.targets:
-            self._target(target)
+            self._target(target, None)
             self.visit(target)
 
-    def _target(self, target: ast.AST) -> None:
-        """Subscript/attribute targets mutate the object they hang off."""
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name) and self._kind(node.value.id) == DEFAULTDICT:
+            self._mutate(node.value.id)  # a missing key is inserted on lookup
+        self.generic_visit(node)
+
+    def _target(self, target: ast.AST, value: ast.AST | None) -> None:
+        """Subscript/attribute targets mutate the object they hang off, which then holds the value."""
         if isinstance(target, (ast.Subscript, ast.Attribute)):
             root = _root_name(target)
-            if root and self._function_depth == 0:
-                self.mutates.add(root)
-                self.reads.add(root)
+            self._mutate(root)
+            if root is not None and value is not None:
+                self._alias([root], value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for elt in target.elts:
-                self._target(elt)
+                self._target(elt, None)
         elif isinstance(target, ast.Starred):
-            self._target(target.value)
+            self._target(target.value, None)
 
     def visit_For(self, node: ast.For) -> None:
-        self._target(node.target)
+        self._target(node.target, None)
         self._alias(_assigned_names(node.target), node.iter)
+        self._consume(node.iter)
         self.generic_visit(node)
 
     visit_AsyncFor = visit_For
 
     def visit_withitem(self, node: ast.withitem) -> None:
         if node.optional_vars is not None:
-            self._target(node.optional_vars)
+            self._target(node.optional_vars, None)
             self._alias(_assigned_names(node.optional_vars), node.context_expr)
         self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
-            if self._function_depth == 0:
+            if self._binds_here():
                 self.writes.add(alias.asname or alias.name.split(".")[0])
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for alias in node.names:
             if alias.name == "*":
                 self.dynamic = True
-            elif self._function_depth == 0:
+            elif self._binds_here():
                 self.writes.add(alias.asname or alias.name)
 
     def visit_Global(self, node: ast.Global) -> None:
-        # `global x` inside a function: calling it rebinds x in the caller's namespace.
+        # `global x` inside a function: calling it reads and may rebind x in the caller's namespace.
         self.lazy.update(node.names)
         self.reads.update(node.names)
+        if self._frames:
+            self._frames[-1].declared_global.update(node.names)
+            self._frames[-1].local.difference_update(node.names)
+        self.lazy_writes.update(node.names)
 
     visit_Nonlocal = visit_Global
 
+    def visit_Yield(self, node: ast.AST) -> None:
+        if self._frames:
+            self._frames[-1].yields = True
+        self.generic_visit(node)
+
+    visit_YieldFrom = visit_Yield
+
     # -- scopes --------------------------------------------------------------------------
     def _function(self, node: ast.AST, name: str | None) -> None:
-        if name and self._function_depth == 0:
+        if name and self._binds_here():
             self.writes.add(name)
-        for decorator in getattr(node, "decorator_list", []):
+        decorators = getattr(node, "decorator_list", [])
+        for decorator in decorators:
             self.visit(decorator)
+        if decorators:  # applied now: each is called with the function
+            self.calls = True
         args = getattr(node, "args", None)
+        params: set[str] = set()
         if args is not None:
             for default in [*args.defaults, *[d for d in args.kw_defaults if d is not None]]:
                 self.visit(default)
-        self._function_depth += 1
-        params = set()
-        if args is not None:
             params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
             params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-        body = node.body if isinstance(node.body, list) else [node.body]
+        frame = _Frame(params=params)
+        self._frames.append(frame)
         before = set(self.lazy)
-        for stmt in body:
+        class_depth, self._class_depth = self._class_depth, 0
+        for stmt in node.body if isinstance(node.body, list) else [node.body]:
             self.visit(stmt)
+        self._class_depth = class_depth
+        self._frames.pop()
         self.lazy = before | (self.lazy - params)
-        self._function_depth -= 1
+        mutated = _expand_aliases(frame.mutated, frame.aliases)
+        changes_arguments = bool(mutated & params)
+        reached = mutated - params - frame.local  # globals it changes in place when called
+        if self._frames:
+            self._frames[-1].mutated |= reached  # a nested function: its caller's effects
+        else:
+            self.lazy_mutates |= reached
+            if isinstance(node, ast.Lambda):
+                self.mutates |= reached  # a lambda is usually called by the statement defining it
+                if changes_arguments:
+                    self._mutating_lambdas.add(id(node))
+            elif name and not self._class_depth:
+                kind = GENERATOR_FUNCTION if frame.yields else MUTATOR_FUNCTION if changes_arguments else None
+                if kind is not None:
+                    self.function_kinds[name] = kind
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._function(node, node.name)
@@ -444,24 +662,26 @@ class _StepVisitor(ast.NodeVisitor):
         self._function(node, None)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        if self._function_depth == 0:
+        if self._binds_here():
             self.writes.add(node.name)
         for expr in [*node.bases, *[k.value for k in node.keywords], *node.decorator_list]:
             self.visit(expr)
-        # Method bodies read globals when called; the class body itself runs now.
-        self._function_depth += 1
+        # The class body runs now (its names are the class's own; decorators are called); its
+        # methods run when called.
+        self.calls = True
+        self._class_depth += 1
         for stmt in node.body:
             self.visit(stmt)
-        self._function_depth -= 1
-
-    def _comprehension(self, node: ast.AST) -> None:
-        # Comprehension targets are local to it; everything else reads the enclosing scope.
-        self.generic_visit(node)
+        self._class_depth -= 1
 
     def visit_ListComp(self, node: ast.AST) -> None:
+        # Comprehension targets are local to it and alias the elements they iterate over.
         local = {n for g in node.generators for n in _assigned_names(g.target)}  # type: ignore[attr-defined]
+        for generator in node.generators:  # type: ignore[attr-defined]
+            self._alias(_assigned_names(generator.target), generator.iter)
+            self._consume(generator.iter)
         writes_before = set(self.writes)
-        self._comprehension(node)
+        self.generic_visit(node)
         self.writes = writes_before | (self.writes - local)
 
     visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
@@ -470,21 +690,18 @@ class _StepVisitor(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         self.calls = True
         dotted = _dotted(node.func)
-        root = _root_name(node.func)
         attr = node.func.attr if isinstance(node.func, ast.Attribute) else None
-        self._effects(node, dotted, root, attr)
-        if self._function_depth == 0:
-            self._call_mutations(node, dotted, root, attr)
+        self._effects(node, dotted, attr)
+        self._call_mutations(node, attr)
         self.generic_visit(node)
 
-    def _effects(self, node: ast.Call, dotted: str | None, root: str | None, attr: str | None) -> None:
+    def _effects(self, node: ast.Call, dotted: str | None, attr: str | None) -> None:
         if dotted:
             head = dotted.rsplit(".", 1)[0] if "." in dotted else ""
             last = dotted.rsplit(".", 1)[-1]
-            if head in RNG_MODULES:
-                if last not in ("default_rng", "RandomState", "Generator", "SeedSequence", "PCG64", "Random"):
-                    self.rng = True
-                    self.rng_seed |= last == "seed"
+            if head in RNG_MODULES and last not in RNG_SETUP:
+                self.rng = True
+                self.rng_seed |= last == "seed"
             if dotted in CLOCK_CALLS or last in ("now", "today", "utcnow"):
                 self.clock = True
             if dotted in DYNAMIC_CALLS or last == "chdir":
@@ -505,28 +722,51 @@ class _StepVisitor(ast.NodeVisitor):
             )
             if name in _PATH_METHODS and isinstance(node.func, ast.Attribute):
                 path_node = _path_receiver(node.func.value)
-            path = _static_string(path_node, self.constants) if path_node is not None else None
+            path = _static_string(path_node, self.context.constants) if path_node is not None else None
             self.files.append(FileAccess(mode, os.path.normpath(path) if path else None))
 
-    def _call_mutations(self, node: ast.Call, dotted: str | None, root: str | None, attr: str | None) -> None:
+    def _call_mutations(self, node: ast.Call, attr: str | None) -> None:
+        """What a call may change: cautious unless :mod:`.effects` knows the callee better."""
+        arguments = _call_arguments(node)
+        for keyword in node.keywords:
+            if keyword.arg == "out":
+                self._mutate_values(keyword.value)  # numpy writes the result into `out`
+        builtin = _builtin(node.func, self.context)
+        if builtin not in FRESH_BUILTINS or builtin in CONSUMING_BUILTINS:
+            for argument in arguments:
+                self._consume(argument)
+        if any(
+            id(a) in self._mutating_lambdas or (isinstance(a, ast.Name) and self._kind(a.id) == MUTATOR_FUNCTION)
+            for a in arguments
+        ):
+            for argument in arguments:  # it is handed a function that changes its arguments
+                self._mutate_values(argument)
         inplace = any(k.arg == "inplace" and not (isinstance(k.value, ast.Constant) and k.value.value is False) for k in node.keywords)
-        if attr is not None:
-            receiver = _root_name(node.func.value)  # type: ignore[attr-defined]
-            if receiver and receiver not in self.libraries:
-                if inplace or attr not in PURE_METHODS:
-                    self.mutates.add(receiver)
-                    self.reads.add(receiver)
-                    if attr in ("append", "extend", "insert", "add", "update", "setdefault", "appendleft"):
-                        # The container now holds these objects: later mutation through it reaches them.
-                        self.contains.setdefault(receiver, set()).update(
-                            n for a in [*node.args, *[k.value for k in node.keywords]] for n in _value_names(a, self.libraries)
-                            if n not in self.libraries
-                        )
-                return
-        if dotted in MUTATING_FUNCTIONS or (root and root not in self.libraries and dotted not in PURE_BUILTINS):
-            # An unknown callable may mutate (and keep references to) its arguments.
-            for arg in [*node.args, *[k.value for k in node.keywords]]:
-                name = _root_name(arg)
-                if name and name not in self.libraries and name not in BUILTIN_NAMES:
-                    self.mutates.add(name)
-                    self.reads.add(name)
+        if attr is not None and _is_method(node.func, self.modules):
+            receiver = node.func.value  # type: ignore[attr-defined]
+            root = _root_name(receiver)
+            if inplace or attr not in PURE_METHODS or self._kind(root or "") in STATEFUL_KINDS:
+                if isinstance(receiver, ast.Call):
+                    self._mutate_values(receiver)  # `get_frame(df).drop(..., inplace=True)` may change df
+                elif root not in self.modules:
+                    self._mutate(root)
+            if attr in STORING_METHODS and root is not None:
+                for argument in arguments:  # the receiver now holds these objects
+                    self._alias([root], argument)
+            if attr not in PURE_METHODS and attr not in RECEIVER_METHODS:
+                for argument in arguments:
+                    self._mutate_values(argument)
+            return
+        qualified = _resolve(node.func, self.modules)
+        if effects.is_library(qualified):
+            for position in effects.mutated_positions(qualified):  # type: ignore[arg-type]
+                if position < len(node.args):
+                    self._mutate_values(node.args[position])
+            return
+        if builtin is not None:
+            if builtin == "next" and node.args:
+                self._mutate_values(node.args[0])
+            return
+        for argument in arguments:  # an unknown callable may change (and keep) its arguments
+            self._mutate_values(argument)
+

@@ -456,7 +456,7 @@ class Execution:
             result.outputs.extend(outcome.output.items)
             if node.kind == "exec" or outcome.pipeline == index:
                 result.seconds += outcome.seconds
-            self.bound[index] |= node.step.writes | node.mutated
+            self.bound[index] |= node.outputs
             if outcome.ok and node.step.is_last_expression and outcome.value is not None:
                 result.result = outcome.value
         if outcome.crash is not None:

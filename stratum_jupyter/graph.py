@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import types
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .capture import Step
+from .effects import ITERATOR, function_effects
 from .frontend import plural
 
 KERNEL = -1  # lineage of the non-isolated cells: they share the kernel namespace, in order
@@ -79,6 +81,9 @@ class BatchGraph:
         self.first_exec: dict[str, int] = {}
         self.producer: dict[str, int] = {}
         self.lazy: dict[str, frozenset[str]] = {}
+        # version → effects of calling what it holds (a function, an object of a class defined in a
+        # cell): globals changed in place, globals rebound. A step that reads it and calls applies them.
+        self.effects: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         # Per lineage: versions that may be one object in that lineage's namespace (aliases,
         # in-place changes). Another lineage's view of a shared version is its own: it is seen
         # through ``observed`` instead, which keeps a closure within the lineage's own history.
@@ -181,6 +186,11 @@ class BatchGraph:
             return env[name]
         if lineage == KERNEL and name in self.kernel_names:
             version = env[name] = f"kernel:{name}"
+            value = self.kernel_names[name]
+            if isinstance(value, types.FunctionType):  # defined in the kernel before this batch
+                reads, changes, rebinds = function_effects(value, self.kernel_names)
+                self.lazy[version] = reads
+                self.effects[version] = (changes, rebinds)
             # Kernel names bound to one object change together when it is mutated in place.
             same_object = self.kernel_objects.setdefault(id(self.kernel_names[name]), [])
             for other in same_object:
@@ -197,15 +207,21 @@ class BatchGraph:
         if step.dynamic or dynamic:
             reads |= {n for n in env if not n.startswith("@")}
         pending = list(reads)
+        mutates, writes = set(step.mutates), set(step.writes)
         while pending:  # functions and objects built from them read their globals when called
             version = self._version(env, lineage, pending.pop())
             for name in self.lazy.get(version, ()) if version else ():
                 if name not in reads:
                     reads.add(name)
                     pending.append(name)
+            if step.calls and version in self.effects:  # ... and change or rebind the ones they reach
+                changes, rebinds = self.effects[version]
+                mutates |= changes
+                writes |= rebinds
+        reads |= writes - step.writes
         mutated_versions = self._closure(
             lineage,
-            {v for n in step.mutates if (v := self._version(env, lineage, n)) is not None}
+            {v for n in mutates if (v := self._version(env, lineage, n)) is not None}
         )
         mutated = frozenset(
             n for n, v in (env.items() if mutated_versions else ()) if v in mutated_versions and not n.startswith("@")
@@ -214,8 +230,12 @@ class BatchGraph:
 
         rng = step.rng or (seeded and step.calls)
         salt = ""
-        if step.clock or step.dynamic or dynamic or (step.rng and not seeded and not step.rng_seed):
-            salt = f"{pipeline.name}:{step.index}"  # non-deterministic or opaque: never merged
+        # Non-deterministic, opaque, or an iterator (a generator has no faithful copy, and whoever
+        # shares one uses it up for the others): never merged.
+        if step.clock or step.dynamic or dynamic or (step.rng and not seeded and not step.rng_seed) or any(
+            kind == ITERATOR for _, _, kind in step.resolved
+        ):
+            salt = f"{pipeline.name}:{step.index}"
         pseudo_reads, pseudo_writes = self._file_effects(step)
         read_versions = {n: v for n in reads if (v := self._version(env, lineage, n)) is not None}
         if rng:
@@ -230,7 +250,7 @@ class BatchGraph:
 
         node = Node(
             id=len(self.nodes), pipeline=index, step=step, key=key, kind="exec", reads=read_versions,
-            outputs=frozenset(step.writes | mutated), mutated=mutated, mutated_versions=frozenset(mutated_versions),
+            outputs=frozenset(writes | mutated), mutated=mutated, mutated_versions=frozenset(mutated_versions),
             rng=rng, lineage=lineage, position=position,
         )
         tainted = bool(salt) or any(v in self.tainted for v in read_versions.values())
@@ -258,13 +278,21 @@ class BatchGraph:
         self._order_file_access(node, pseudo_reads, pseudo_writes)
 
         inherited = frozenset().union(*(self.lazy.get(v, frozenset()) for v in read_versions.values()))
+        inherited_effects = [self.effects[v] for v in read_versions.values() if v in self.effects]
+        if step.lazy_mutates or step.lazy_writes:
+            inherited_effects.append((step.lazy_mutates, step.lazy_writes))
+        effects = (
+            frozenset().union(*(e[0] for e in inherited_effects)), frozenset().union(*(e[1] for e in inherited_effects))
+        ) if inherited_effects else None
         needed = {source for _, sources in step.aliases for source in sources} | mutated
         before = {n: env[n] for n in needed if n in env}  # not a copy of env: cells can be long
-        for name in step.writes | mutated:
+        for name in writes | mutated:
             version = f"{key}:{name}"
             env[name] = version
             self.producer[version] = node.id
             self.lazy[version] = inherited | step.lazy
+            if effects is not None:
+                self.effects[version] = effects
         for name in step.deletes:
             env.pop(name, None)
         for target, sources in step.aliases:
@@ -278,7 +306,7 @@ class BatchGraph:
         if rng:
             env[RNG] = f"{key}:{RNG}"
         if tainted:
-            self.tainted.update(env[n] for n in step.writes | mutated | ({RNG} if rng else set()) if n in env)
+            self.tainted.update(env[n] for n in writes | mutated | ({RNG} if rng else set()) if n in env)
         for name in pseudo_writes:
             self.files[name] = f"{key}:{name}"
             self.producer[self.files[name]] = node.id
