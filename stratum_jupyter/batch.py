@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, MutableMapping
 
 from .cache import DEFAULT_MAX_BYTES, StepCache, default_cache_dir
-from .capture import Context, Step, capture_steps
+from .capture import Context, Step, capture_steps, kernel_flags
 from .effects import kind_of_value, qualified_name
 from .execution import Execution, Workers
 from .folds import FoldSharing, summarize
@@ -197,7 +197,9 @@ class Batch:
             listeners.append(bar)
         workers = self._workers(jobs, budget if memory is not None else None) if backend == "processes" else None
         exchange = _exchange_directory()
-        execution = Execution(graph, self.namespace, listeners, workers, exchange, self._step_cache(cache, cache_size))
+        execution = Execution(
+            graph, self.namespace, listeners, workers, exchange, self._step_cache(cache, cache_size), kernel_flags(self.shell)
+        )
         store = SpillStore()
         try:
             try:
@@ -217,7 +219,14 @@ class Batch:
             results = execution.finalize(stats.get("status"))
         finally:  # after finalize: pipelines collected there may still bind files
             shutil.rmtree(exchange, ignore_errors=True)
-        write_back(self.namespace, results)
+        # Kernel cells ran in the kernel namespace, and isolated cells a kernel cell followed were
+        # written there before it: only the rest is written now (never a stale value over a name a
+        # later cell changed through `global` or `exec`).
+        write_back(self.namespace, [
+            r for i, r in enumerate(results) if graph.pipelines[i].isolated and i not in execution.written_back
+        ])
+        if self.shell is not None:  # a cell's `from __future__` import applies to later cells, as in IPython
+            self.shell.compile.flags |= graph.kernel_future
         run = RunResult(results)
         run.stats = dict(stats)
         run.smoke = report

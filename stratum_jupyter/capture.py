@@ -145,6 +145,17 @@ def compile_step(tree: ast.stmt, filename: str, expression: bool, flags: int = 0
     return compile(ast.Module([tree], type_ignores=[]), filename, "exec", flags=flags, dont_inherit=True)
 
 
+FUTURE_FLAGS = 0
+for _feature in future_module.all_feature_names:
+    FUTURE_FLAGS |= getattr(future_module, _feature).compiler_flag
+
+
+def kernel_flags(shell: object) -> int:
+    """The `__future__` flags IPython compiles the kernel's next cell with (none without a shell)."""
+    compiler = getattr(shell, "compile", None)
+    return getattr(compiler, "flags", 0) & FUTURE_FLAGS
+
+
 def future_flags(stmt: ast.stmt) -> int:
     """Compiler flags a ``from __future__ import ...`` statement turns on for later statements."""
     if not (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"):

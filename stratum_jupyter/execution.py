@@ -11,7 +11,6 @@ and a consumer in another process binds them from there. Kernel cells run in thi
 
 from __future__ import annotations
 
-import ast
 import builtins
 import hashlib
 import os
@@ -32,7 +31,8 @@ from .transfer import bind_published, publish
 from .cache import StepCache, environment_key
 from .errors import StepError
 from .folds import read_events
-from .graph import BatchGraph, Node, Pipeline
+from .capture import compile_step
+from .graph import KERNEL, BatchGraph, Node, Pipeline
 from .memory import sizeof
 from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
@@ -140,7 +140,7 @@ class RemotePipeline:
                 "step", memory_limit=self.memory_limit, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
                 outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
-                keep_only=keep_only,
+                keep_only=keep_only, flags=node.future_flags,
             )
         except WorkerDied as died:
             self.lost = str(died)
@@ -197,10 +197,14 @@ class Execution:
         workers: "Workers | None" = None,
         exchange: str | None = None,
         cache: StepCache | None = None,
+        kernel_flags: int = 0,
     ) -> None:
         """``exchange``: the run's directory for outputs crossing processes (and cached ones);
-        ``cache``: where outputs of worthwhile steps are kept for later runs, or None."""
+        ``cache``: where outputs of worthwhile steps are kept for later runs, or None;
+        ``kernel_flags``: the kernel's compiler flags (its `__future__` imports), for kernel cells."""
         self.graph = graph
+        self.kernel_flags = kernel_flags
+        self.written_back: set[int] = set()  # isolated pipelines whose names reached the kernel during the run
         self.listeners = listeners or []
         self.lock = threading.Lock()
         kernel = Lineage(kernel_namespace)
@@ -337,10 +341,8 @@ class Execution:
         if node.copy_before:
             present = {n: namespace[n] for n in node.mutated if n in namespace}
             namespace.update(isolation.isolate(present))
-        if step.is_last_expression:
-            code = compile(ast.Expression(step.tree.value), pipeline.filename, "eval")
-        else:
-            code = compile(ast.Module([step.tree], type_ignores=[]), pipeline.filename, "exec")
+        flags = node.future_flags | (self.kernel_flags if node.lineage == KERNEL else 0)
+        code = compile_step(step.tree, pipeline.filename, step.is_last_expression, flags)
         model_selection.before_step(pipeline.filename)
         self._run_code(node, code, lineage, outcome)
         outcome.rng = lineage.rng
@@ -501,6 +503,7 @@ class Execution:
         """Make an isolated cell's names visible to the kernel cells captured after it."""
         result = self.results[index]
         self.kernel.namespace.update(result.namespace)
+        self.written_back.add(index)
 
     # -- errors and events -----------------------------------------------------------------
     def _format_error(self, node: Node, outcome: Outcome) -> str:

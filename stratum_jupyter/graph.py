@@ -65,6 +65,7 @@ class Node:
     deps_any: set[int] = field(default_factory=set)
     writeback_of: int | None = None
     cacheable: bool = False  # its outputs may be kept for later runs (see ``_add_step``)
+    future_flags: int = 0  # compiler flags of `from __future__` imports before it in its lineage
 
 
 class BatchGraph:
@@ -98,6 +99,7 @@ class BatchGraph:
         self.kernel_position = 0
         self.kernel_seeded = False
         self.kernel_dynamic = False
+        self.kernel_future = 0
         self.final_env: dict[int, dict[str, str]] = {}
         self.view_ids: dict[str, str] = {}  # step key → stable widget id, in first-seen order
         self.key_owner: dict[str, int] = {}  # step key → first pipeline that has it
@@ -130,15 +132,17 @@ class BatchGraph:
     def _add_pipeline(self, index: int, pipeline: Pipeline) -> None:
         if pipeline.isolated:
             env: dict[str, str] = {RNG: f"unseeded:{pipeline.name}"}
-            position, seeded, dynamic = 0, False, False
+            position, seeded, dynamic, future = 0, False, False, 0
         else:
             env = self.kernel_env
-            position, seeded, dynamic = self.kernel_position, self.kernel_seeded, self.kernel_dynamic
+            position, seeded, dynamic, future = self.kernel_position, self.kernel_seeded, self.kernel_dynamic, self.kernel_future
         lineage = pipeline.lineage
         previous_tail = self.kernel_tail if not pipeline.isolated else None
         for step in pipeline.steps:
             position += 1
             node = self._add_step(index, pipeline, step, env, lineage, position, seeded, dynamic)
+            node.future_flags = future
+            future |= step.future_flags
             if previous_tail is not None:
                 node.deps_any.add(previous_tail)
                 previous_tail = None
@@ -151,6 +155,7 @@ class BatchGraph:
             self._record_isolated_writeback(index, env)
         else:
             self.kernel_position, self.kernel_seeded, self.kernel_dynamic = position, seeded, dynamic
+            self.kernel_future = future
             if self.pipeline_nodes[index]:
                 self.kernel_tail = self.pipeline_nodes[index][-1]
 

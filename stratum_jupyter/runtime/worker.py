@@ -30,6 +30,7 @@ import time
 
 from .. import isolation, model_selection, smoke, transfer
 from ..transfer import bind_published, publish
+from ..capture import compile_step
 from ..errors import StepError
 from ..memory import sizeof
 from ..streams import StepOutput, capturing, routed_output
@@ -101,6 +102,7 @@ class Worker:
     def on_step(
         self, bindings: list[dict], tree: ast.stmt, filename: str, expression: bool, copy: list[str],
         outputs: list[str], publish_to: str | None, inputs: dict[str, str], rng: bool, keep_only: bool = False,
+        flags: int = 0,
     ) -> dict:
         reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
                        "deleted": [], "cell_code": False, "published": False, "internal": None}
@@ -112,10 +114,7 @@ class Worker:
         namespace = self.namespace
         if copy:
             namespace.update(isolation.isolate({n: namespace[n] for n in copy if n in namespace}))
-        if expression:
-            code = compile(ast.Expression(tree.value), filename, "eval", dont_inherit=True)
-        else:
-            code = compile(ast.Module([tree], type_ignores=[]), filename, "exec", dont_inherit=True)
+        code = compile_step(tree, filename, expression, flags)
         model_selection.before_step(filename)
         start = time.perf_counter()
         value = None
