@@ -1,0 +1,126 @@
+"""Issue 11: no missed effect can change another pipeline or the kernel.
+
+Notebook-cell sequences of ``tests/corpus/cells`` (cells separated by ``# %%``) run once plainly in
+an IPython shell and once as ``%%stratum`` cells with one ``%stratum run``, for both backends and
+1 and 2 jobs: statuses, printed output and the kernel namespace must be identical. (The isolated
+effect pairs ``tests/corpus/fx_*.py`` run with the whole corpus in ``test_fidelity.py``.)
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from stratum_jupyter import Batch
+from stratum_jupyter.compare import first_difference
+
+from conftest import HAS_NATIVE
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEQUENCES = sorted((REPO_ROOT / "tests" / "corpus" / "cells").glob("*.py"))
+SHELL_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython", "stratum_results"})
+CONFIGS = [("processes", 1), ("processes", 2), ("threads", 1), ("threads", 2)]
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame"),
+    pytest.mark.skipif(not HAS_NATIVE, reason="Rust extension not built"),
+]
+
+
+def cells_of(path: Path) -> list[str]:
+    """A sequence's cells: the text between ``# %%`` lines (the header comment belongs to the first)."""
+    return [c.strip("\n") + "\n" for c in re.split(r"^# %%[^\n]*\n", path.read_text(encoding="utf-8"), flags=re.M)]
+
+
+@pytest.fixture(autouse=True)
+def _repo_cwd(monkeypatch):
+    monkeypatch.chdir(REPO_ROOT)
+    yield
+    shutil.rmtree(REPO_ROOT / ".stratum_tmp", ignore_errors=True)
+
+
+def fresh_shell() -> InteractiveShell:
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance(history_length=0)
+    shell.history_manager.enabled = False
+    random.seed(0)
+    np.random.seed(0)
+    return shell
+
+
+def user_names(shell: InteractiveShell) -> dict[str, object]:
+    return {k: v for k, v in shell.user_ns.items() if not k.startswith("_") and k not in SHELL_NAMES}
+
+
+def run_plainly(cells: list[str]) -> tuple[dict, list[tuple[str, str]]]:
+    """The reference: each cell run by IPython itself; per cell (status, last error line or stdout)."""
+    shell = fresh_shell()
+    per_cell = []
+    for cell in cells:
+        with capture_output() as out:
+            result = shell.run_cell(cell)
+        error = result.error_in_exec
+        per_cell.append(("failed", f"{type(error).__name__}: {error}") if error is not None else ("ok", out.stdout))
+    names = user_names(shell)
+    InteractiveShell.clear_instance()
+    return names, per_cell
+
+
+def run_batched(cells: list[str], backend: str, jobs: int) -> tuple[dict, list[tuple[str, str]], dict]:
+    """The cells captured with ``%%stratum`` and run as one batch; also the run's stats."""
+    shell = fresh_shell()
+    shell.run_cell("%load_ext stratum_jupyter")
+    for i, cell in enumerate(cells):
+        with capture_output():
+            captured = shell.run_cell(f"%%stratum -n c{i}\n{cell}")
+        assert captured.error_in_exec is None, captured.error_in_exec
+    with capture_output():
+        ran = shell.run_cell(f"%stratum run --backend {backend} --jobs {jobs}")
+    assert ran.error_in_exec is None, ran.error_in_exec
+    results = shell.user_ns["stratum_results"]
+    per_cell = []
+    for i in range(len(cells)):
+        result = results[f"c{i}"]
+        last = (result.error or "").strip().splitlines()[-1:] or [""]
+        per_cell.append((result.status, last[0] if result.status != "ok" else result.stdout))
+    names = user_names(shell)
+    stats = dict(results.stats)
+    InteractiveShell.clear_instance()
+    return names, per_cell, stats
+
+
+@pytest.fixture(scope="module")
+def plain_sequences():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(REPO_ROOT)
+        return {path.stem: run_plainly(cells_of(path)) for path in SEQUENCES}
+
+
+def test_every_class_has_two_sequences_and_two_effect_pairs():
+    classes = {p.stem.split("_")[0] for p in SEQUENCES}
+    assert classes == {"wrappers", "container", "global", "stateful", "library", "kernel"}
+    for kind in classes:
+        assert sum(p.stem.startswith(kind) for p in SEQUENCES) >= 2, kind
+    pairs = {p.stem.rsplit("_", 1)[0] for p in (REPO_ROOT / "tests" / "corpus").glob("fx_*_a.py")}
+    assert len(pairs) >= 7
+    for pair in pairs:  # the second of a pair merges its first statements with the first's
+        batch = Batch()
+        for side in "ab":
+            batch.add((REPO_ROOT / "tests" / "corpus" / f"{pair}_{side}.py").read_text(), name=side, isolated=True)
+        assert batch.graph().shared_with_earlier(1) >= 3, pair
+
+
+@pytest.mark.parametrize("backend, jobs", CONFIGS, ids=[f"{b}-{j}" for b, j in CONFIGS])
+@pytest.mark.parametrize("path", SEQUENCES, ids=lambda p: p.stem)
+def test_notebook_sequence_equals_plain_ipython(plain_sequences, path: Path, backend: str, jobs: int):
+    expected_names, expected_cells = plain_sequences[path.stem]
+    names, per_cell, _ = run_batched(cells_of(path), backend, jobs)
+    assert per_cell == expected_cells
+    assert first_difference(expected_names, names) is None
