@@ -250,7 +250,8 @@ def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharin
     labels recorded (cell file names) to pipeline names."""
     groups: dict[str, FoldSharing] = {}
     keys: dict[str, set[str]] = {}
-    for event in events:
+    order = {name: i for i, name in enumerate(names.values())}
+    for event in sorted(events, key=lambda e: order.get(names.get(e.pipeline, e.pipeline), len(order))):
         group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, []))
         keys.setdefault(event.spec, set()).add(event.key)
         group.inputs = len(keys[event.spec])

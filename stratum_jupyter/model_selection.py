@@ -34,6 +34,7 @@ steps are memoized instead).
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
 import time
@@ -48,6 +49,9 @@ from .folds import FoldEvent, FoldStore, NotFingerprintable, fingerprint
 
 #: Instance attributes that are configuration, not fit results (``clone`` copies them).
 _CONFIG_ATTRIBUTES = frozenset({"_sklearn_output_config", "_metadata_request"})
+#: Attributes scikit-learn sets on a sub-estimator only while its parent fits it (the callback
+#: context of the parent's task tree): not fit results, never stored, never removed.
+_TRANSIENT_ATTRIBUTES = frozenset({"_parent_callback_ctx"})
 #: Units whose fit changes their parameters in place, or runs the user's code.
 _NOT_SHARED = frozenset({"Pipeline", "FeatureUnion", "FunctionTransformer"})
 #: Classes that reset every fitted attribute when fitted again: a refit of one (the same object
@@ -61,6 +65,7 @@ _LIBRARIES = ("sklearn.", "numpy", "scipy.")
 #: Objects with no identity worth keeping (never written as references to a parameter).
 _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None))
 
+_COMPLEX_WARNING = getattr(getattr(np, "exceptions", np), "ComplexWarning", Warning)
 _lock = threading.Lock()
 _original = None  # sklearn.pipeline._fit_transform_one as scikit-learn defines it
 _store: FoldStore | None = None
@@ -73,8 +78,11 @@ class _Unsafe(Exception):
 
 # -- activation --------------------------------------------------------------------------------
 def activate(directory: str | None) -> None:
-    """Share fold nodes through the store in ``directory`` from now on (None: stop sharing)."""
+    """Share fold nodes through the store in ``directory`` from now on (None: stop sharing).
+    ``STRATUM_FOLDS=0`` in the environment turns sharing off (to measure or rule it out)."""
     global _store
+    if os.environ.get("STRATUM_FOLDS", "1") == "0":
+        directory = None
     with _lock:
         if directory is None:
             _store = None
@@ -193,8 +201,10 @@ def _digest(value: object) -> str:
 
 
 def _errors_on_warnings() -> bool:
-    """A filter turning warnings into errors would stop the fit midway: not reproducible."""
-    return any(f[0] == "error" for f in warnings.filters)
+    """A filter turning warnings into errors would stop the fit midway: not reproducible. (Not
+    numpy's ComplexWarning, which scikit-learn's input validation turns into an error for a
+    moment: with steps on threads, another thread's filters are seen too.)"""
+    return any(f[0] == "error" and not issubclass(f[2], _COMPLEX_WARNING) for f in list(warnings.filters))
 
 
 # -- what determines a fit ---------------------------------------------------------------------
@@ -207,11 +217,14 @@ def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
 
     params = transformer.get_params(deep=True)
     names = set(transformer._get_param_names())
-    extra = set(vars(transformer)) - names - _CONFIG_ATTRIBUTES
+    extra = set(vars(transformer)) - names - _CONFIG_ATTRIBUTES - _TRANSIENT_ATTRIBUTES
     if extra and cls.__name__ not in _REFIT_RESETS:
         raise _Unsafe(f"{cls.__name__} was fitted before")
     if "_metadata_request" in vars(transformer):
         raise _Unsafe("metadata requests set")
+    parent = getattr(transformer, "_parent_callback_ctx", None)
+    if getattr(transformer, "_skl_callbacks", None) or getattr(parent, "_callbacks", None):
+        raise _Unsafe("callbacks run during the fit")
     parts = [f"{cls.__module__}.{cls.__qualname__}"]
     classes: list[str] = []
     for name in sorted(params):
@@ -223,11 +236,12 @@ def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
             raise _Unsafe("n_jobs")
         if leaf in ("verbose", "warm_start") and value:
             raise _Unsafe(leaf)
+        parts.append(f"{name}={_describe(value, 0)}")
+    for value in params.values():  # nested estimators, in the order the transformer lists them
         if hasattr(value, "get_params") and hasattr(value, "fit"):
             _check_class(type(value), unit=False)
             if type(value).__name__ not in ("Pipeline", "ColumnTransformer", "FeatureUnion"):
                 classes.append(type(value).__name__)
-        parts.append(f"{name}={_describe(value, 0)}")
     parts.append(f"output={_describe(getattr(transformer, '_sklearn_output_config', None), 0)}")
     parts.append(f"config={_describe(get_config(), 0)}")
     label = cls.__name__ + (f"({', '.join(dict.fromkeys(classes))})" if classes else "")
@@ -303,7 +317,7 @@ def _parameter_objects(transformer, names: set[str]) -> dict[str, object]:
 def _fitted_state(transformer) -> dict[str, object]:
     """What fitting set on the transformer: every attribute that is not a parameter."""
     names = set(transformer._get_param_names())
-    return {k: v for k, v in vars(transformer).items() if k not in names}
+    return {k: v for k, v in vars(transformer).items() if k not in names and k not in _TRANSIENT_ATTRIBUTES}
 
 
 def _set_fitted_state(transformer, state: Mapping[str, object]) -> None:
@@ -311,7 +325,8 @@ def _set_fitted_state(transformer, state: Mapping[str, object]) -> None:
     (its own objects) and configuration stay, earlier fit results go, ``state`` comes in."""
     names = set(transformer._get_param_names())
     current = vars(transformer)
-    for name in [k for k in current if k not in names and k not in _CONFIG_ATTRIBUTES]:
+    kept = names | _CONFIG_ATTRIBUTES | _TRANSIENT_ATTRIBUTES
+    for name in [k for k in current if k not in kept]:
         del current[name]
     current.update(state)
 

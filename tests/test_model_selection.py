@@ -1,0 +1,355 @@
+"""Fold-level sharing inside model selection (issue 10): equal to scikit-learn, and really shared.
+
+Every recognized form — ``cross_val_score``, ``cross_validate(return_estimator=True)``,
+``cross_val_predict``, ``GridSearchCV``, ``RandomizedSearchCV``, a hand-written ``KFold`` loop
+fitting a Pipeline, a Pipeline fitted directly — runs as a batch of two candidates that differ in
+the final model, with the worker processes (default) and with ``--backend threads``; every bound
+name (scores, fitted attributes, ``cv_results_`` but its timings, ``estimators_``, the user's own
+pipeline after ``fit``), the printed output and the status equal plain sequential execution, and
+the fold events count the prefix fits that ran and were reused. Failing folds (``error_score``
+NaN and ``"raise"``), warnings raised by a shared fit, and the fallbacks (estimators and
+parameters that cannot be shown exact) are checked the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stratum_jupyter import Batch, model_selection
+from stratum_jupyter.compare import first_difference, values_equal
+from stratum_jupyter.folds import NotFingerprintable, fingerprint
+from stratum_jupyter.verify import run_plain
+
+BACKENDS = ["processes", "threads"]
+
+DATA = """\
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import ElasticNet, Lasso, LogisticRegression, Ridge
+from sklearn.model_selection import (GridSearchCV, KFold, RandomizedSearchCV, cross_val_predict,
+                                     cross_val_score, cross_validate)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+rng = np.random.default_rng(0)
+# built in one statement: a later in-place column would be isolated by a copy, which under
+# pandas 2.2 changes the block layout (and so the last bits of column means) for plain reasons
+X = pd.DataFrame(rng.normal(size=(240, 4)), columns=["a", "b", "c", "d"]).assign(
+    city=rng.choice(["lyon", "nice", "pau"], 240))
+y = 2 * X["a"] - X["b"] + (X["city"] == "nice") + rng.normal(scale=0.3, size=240)
+numeric = ["a", "b", "c", "d"]
+pipe = Pipeline([
+    ("pre", ColumnTransformer([("num", StandardScaler(), numeric),
+                               ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])),
+    ("model", MODEL),
+])
+"""
+
+FORMS = {
+    "cross_val_score": (
+        'scores = cross_val_score(pipe, X, y, cv=KFold(5, shuffle=True, random_state=42), '
+        'scoring="neg_mean_squared_error")\nprint(f"{scores.mean():.6f}")\n',
+        5, 5),
+    "cross_validate": (
+        "result = cross_validate(pipe, X, y, cv=KFold(4, shuffle=True, random_state=0),\n"
+        "                        return_estimator=True, return_train_score=True)\n"
+        "for key in [k for k in result if k.endswith('_time')]:\n"
+        "    del result[key]\n"
+        "first = result['estimator'][0].named_steps['pre'].transformers_[0][1].mean_\n",
+        4, 4),
+    "cross_val_predict": (
+        "predicted = cross_val_predict(pipe, X, y, cv=KFold(3, shuffle=True, random_state=7))\n",
+        3, 3),
+    "grid_search": (
+        'search = GridSearchCV(pipe, {"model__alpha": [0.01, 0.1, 1.0]}, cv=3)\n'
+        "search.fit(X, y)\nbest = search.best_params_\nprint(search.best_score_)\n",
+        # per candidate: 3 folds x 3 grid points + the refit on all rows: 4 inputs, fitted once each
+        4, 2 * 10 - 4),
+    "randomized_search": (
+        'search = RandomizedSearchCV(pipe, {"model__alpha": [0.01, 0.05, 0.1, 0.5, 1.0]}, n_iter=3,\n'
+        "                            cv=KFold(3, shuffle=True, random_state=3), random_state=0)\n"
+        "search.fit(X, y)\nbest = search.best_params_\n",
+        4, 2 * 10 - 4),
+    "manual_loop": (
+        "kf = KFold(5, shuffle=True, random_state=1)\nfold_scores = []\n"
+        "for train_idx, valid_idx in kf.split(X):\n"
+        "    pipe.fit(X.iloc[train_idx], y.iloc[train_idx])\n"
+        "    fold_scores.append(pipe.score(X.iloc[valid_idx], y.iloc[valid_idx]))\n"
+        'print(f"{np.mean(fold_scores):.6f}")\n',
+        5, 5),
+    "plain_fit": (
+        "pipe.fit(X, y)\npreprocessor = pipe.named_steps['pre']\nscaled = preprocessor.transform(X)\n",
+        1, 1),
+}
+
+MODELS = ["Ridge(alpha=1.0)", "Lasso(alpha=0.05)"]
+
+
+def cells(body: str, models: list[str] = MODELS, data: str = DATA) -> dict[str, str]:
+    """One candidate per final model: the same data and prefix, then ``body``."""
+    return {f"cand_{i}": data.replace("MODEL", model) + body for i, model in enumerate(models)}
+
+
+def run_and_compare(candidates: dict[str, str], backend: str):
+    """Run the candidates plainly (one after another) and as one batch; assert every candidate
+    ends alike (status, error line, every bound name, stdout). Returns the batch's run result."""
+    plain = {name: run_plain(code, name) for name, code in candidates.items()}
+    batch = Batch()
+    for name, code in candidates.items():
+        batch.add(code, name=name, isolated=True)
+    result = batch.run(jobs=2, backend=backend)
+    for name, expected in plain.items():
+        got = result[name]
+        assert got.status == expected.status, (name, got.error, expected.error)
+        if expected.status == "failed":
+            assert got.error.strip().splitlines()[-1] == expected.error.strip().splitlines()[-1]
+        assert first_difference(expected.namespace, got.namespace) is None, (
+            name, first_difference(expected.namespace, got.namespace))
+        assert got.stdout == expected.stdout, name
+    result.batch = batch
+    return result
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_each_form_equals_scikit_learn_and_shares_prefix_fits(form: str, backend: str) -> None:
+    body, fits, reuses = FORMS[form]
+    result = run_and_compare(cells(body), backend)
+    assert result.stats["fold_fits"] == fits
+    assert result.stats["fold_reuses"] == reuses
+    sharing = result.batch.fold_sharing
+    assert [s.label for s in sharing] == ["ColumnTransformer(StandardScaler, OneHotEncoder)"]
+    assert sharing[0].pipelines == ["cand_0", "cand_1"] and sharing[0].fits == fits
+    assert "fold-level sharing (last run):" in result.batch.explain()
+
+
+def test_fitted_state_is_the_computed_one_including_private_attributes() -> None:
+    """Beyond compare.py's public fitted attributes: the whole state of a reused transformer."""
+    body = FORMS["cross_validate"][0]
+    result = run_and_compare(cells(body), "threads")
+    plain = run_plain(cells(body)["cand_1"], "cand_1")
+    for ours, theirs in zip(result["cand_1"].namespace["result"]["estimator"], plain.namespace["result"]["estimator"]):
+        pre_ours, pre_theirs = ours.named_steps["pre"], theirs.named_steps["pre"]
+        assert list(vars(pre_ours)) == list(vars(pre_theirs))
+        assert values_equal(vars(pre_ours), vars(pre_theirs))
+        # the fitted column lists are the transformer's own parameter objects, as after a fit
+        assert pre_ours.transformers_[0][2] is pre_ours.transformers[0][2]
+
+
+def test_user_transformer_object_is_fitted_in_place_when_reused() -> None:
+    code = DATA.replace("MODEL", "Ridge()") + (
+        "scaler = StandardScaler()\n"
+        'own = Pipeline([("scale", scaler), ("model", MODEL2)])\n'
+        "own.fit(X[numeric], y)\n"
+        "scale_mean = scaler.mean_\n"
+        "same_object = own.steps[0][1] is scaler\n"
+    )
+    result = run_and_compare({"a": code.replace("MODEL2", "Ridge()"), "b": code.replace("MODEL2", "Lasso()")}, "threads")
+    assert result["b"].namespace["same_object"] is True
+    assert result.stats["fold_reuses"] == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_failing_folds_score_error_score_or_raise_as_scikit_learn(backend: str) -> None:
+    data = DATA.replace("rng.normal(scale=0.3, size=240)", "0") + (
+        # sorted labels and unshuffled folds: the last fold's training rows hold one class only
+        "labels = (np.arange(240) >= 200).astype(int)\n"
+    )
+    body_nan = "scores = cross_val_score(pipe, X, labels, cv=KFold(5), error_score=np.nan)\nprint(scores)\n"
+    body_raise = "scores = cross_val_score(pipe, X, labels, cv=KFold(5), error_score='raise')\n"
+    models = ["LogisticRegression(C=1.0)", "LogisticRegression(C=0.1)"]
+    result = run_and_compare({**cells(body_nan, models, data), **{
+        f"raise_{k}": v for k, v in cells(body_raise, models, data).items()}}, backend)
+    assert np.isnan(result["cand_0"].namespace["scores"]).sum() == 1
+    if backend == "processes":  # in the kernel, the plain run above already showed it once
+        assert "FitFailedWarning" in result["cand_0"].stderr + result["cand_1"].stderr
+    assert result["raise_cand_0"].status == "failed"
+    assert result.stats["fold_reuses"] > 0  # the failing folds' prefix fits were shared all the same
+
+
+def test_warnings_of_a_shared_fit_are_raised_again_for_the_reuser() -> None:
+    """The fit is computed once; each caller sees its warnings, through the current filters."""
+    import tempfile
+
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import Lasso, Ridge
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import Pipeline
+
+    column = f"empty_{uuid.uuid4().hex[:8]}"  # a message no registry has seen: shown every time
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), column: np.nan})
+    y = rng.normal(size=60)
+
+    def messages(model) -> list[str]:
+        pipe = Pipeline([("impute", SimpleImputer()), ("model", model)])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cross_val_score(pipe, X, y, cv=3)
+        return [f"{w.category.__name__}: {w.message}" for w in caught]
+
+    expected = [messages(Ridge()), messages(Lasso())]
+    with tempfile.TemporaryDirectory() as directory:
+        model_selection.activate(directory)
+        try:
+            shared = [messages(Ridge()), messages(Lasso())]
+            store = model_selection.active_store()
+            assert (store.fits, store.reuses) == (3, 3)
+        finally:
+            model_selection.uninstall()
+    assert shared == expected
+    assert any(column in m for m in expected[1])
+
+
+def test_warnings_reach_the_reusing_pipelines_stderr() -> None:
+    column = f"empty_{uuid.uuid4().hex[:8]}"
+    data = DATA.replace('numeric = ["a", "b", "c", "d"]', f'X["{column}"] = np.nan\nnumeric = ["a", "b", "c", "d", "{column}"]')
+    data = data.replace("StandardScaler(), numeric", "Pipeline([('imp', __import__('sklearn.impute').impute.SimpleImputer()), ('sc', StandardScaler())]), numeric")
+    body = "scores = cross_val_score(pipe, X, y, cv=KFold(3, shuffle=True, random_state=0))\n"
+    result = run_and_compare(cells(body, data=data), "processes")
+    assert result.stats["fold_reuses"] == 3
+    for name in ("cand_0", "cand_1"):
+        assert f"Skipping features without any observed values: ['{column}']" in result[name].stderr
+
+
+FALLBACKS = {
+    "function_transformer": "FunctionTransformer(np.abs)",
+    "cell_defined_class": "Doubler()",
+    "unseeded_random_state": 'PCA(n_components=2, svd_solver="randomized")',
+    "parallel_step": "ColumnTransformer([('num', StandardScaler(), numeric)], n_jobs=2)",
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", sorted(FALLBACKS))
+def test_fallback_runs_scikit_learn_itself(case: str, backend: str) -> None:
+    data = DATA.replace(
+        "pipe = Pipeline([",
+        "from sklearn.base import BaseEstimator, TransformerMixin\n"
+        "from sklearn.decomposition import PCA\n"
+        "from sklearn.preprocessing import FunctionTransformer\n"
+        "class Doubler(TransformerMixin, BaseEstimator):\n"
+        "    def fit(self, X, y=None):\n"
+        "        self.n_ = len(X)\n"
+        "        return self\n"
+        "    def transform(self, X):\n"
+        "        return np.asarray(X) * 2\n"
+        "pipe = Pipeline([",
+    ).replace('("pre", ColumnTransformer([("num", StandardScaler(), numeric),\n'
+              '                               ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])),',
+              f'("pre", {FALLBACKS[case]}),').replace("numeric = [\"a\", \"b\", \"c\", \"d\"]\n",
+                                                    "numeric = [\"a\", \"b\", \"c\", \"d\"]\nX = X[numeric]\nnp.random.seed(0)\n")
+    body = "scores = cross_val_score(pipe, X, y, cv=KFold(3, shuffle=True, random_state=5))\n"
+    result = run_and_compare(cells(body, data=data), backend)
+    assert result.stats["fold_fits"] == 0 and result.stats["fold_reuses"] == 0
+    assert result.batch.fold_sharing == []
+
+
+def test_seeded_random_state_is_shared() -> None:
+    """A prefix step with a fixed seed is a function of its key: shared (contrast with None)."""
+    data = DATA.replace("from sklearn.pipeline", "from sklearn.decomposition import PCA\nfrom sklearn.pipeline").replace(
+        '("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])', "").replace(
+        "    (\"model\", MODEL),", '    ("pca", PCA(n_components=2, svd_solver="randomized", random_state=0)),\n    ("model", MODEL),')
+    body = "scores = cross_val_score(pipe, X, y, cv=KFold(3, shuffle=True, random_state=5))\n"
+    result = run_and_compare(cells(body, data=data), "threads")
+    labels = [s.label for s in result.batch.fold_sharing]
+    assert labels == ["ColumnTransformer(StandardScaler)", "PCA"]
+    assert result.stats["fold_fits"] == 6 and result.stats["fold_reuses"] == 6
+
+
+def test_sklearn_config_and_output_settings_are_part_of_the_key() -> None:
+    """set_output(transform="pandas") changes what the step returns: not shared with the default."""
+    body = FORMS["cross_val_score"][0]
+    dense = DATA.replace('OneHotEncoder(handle_unknown="ignore")', 'OneHotEncoder(handle_unknown="ignore", sparse_output=False)')
+    first = cells(body, data=dense)["cand_0"]
+    second = cells(body, data=dense)["cand_1"].replace("scores = cross_val_score", 'pipe.named_steps["pre"].set_output(transform="pandas")\nscores = cross_val_score')
+    result = run_and_compare({"plain_output": first, "pandas_output": second}, "threads")
+    assert result.stats["fold_fits"] == 10 and result.stats["fold_reuses"] == 0
+
+
+def test_kernel_is_left_as_it_was() -> None:
+    import sklearn.pipeline
+
+    original = sklearn.pipeline._fit_transform_one
+    run_and_compare(cells(FORMS["plain_fit"][0]), "threads")
+    assert sklearn.pipeline._fit_transform_one is original
+    assert model_selection.active_store() is None
+
+
+# -- fingerprints -----------------------------------------------------------------------------
+def test_fingerprint_sees_values_types_layout_and_labels() -> None:
+    array = np.arange(12.0).reshape(3, 4)
+    assert fingerprint(array) == fingerprint(array.copy())
+    assert fingerprint(array) != fingerprint(np.asfortranarray(array))  # summation order may differ
+    assert fingerprint(array) != fingerprint(array.astype(np.float32))
+    assert fingerprint(np.array([1, "1"], dtype=object)) != fingerprint(np.array(["1", "1"], dtype=object))
+    assert fingerprint(np.array([None], dtype=object)) != fingerprint(np.array(["None"], dtype=object))
+    frame = pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]})
+    assert fingerprint(frame) == fingerprint(frame.copy())
+    assert fingerprint(frame) != fingerprint(frame[["b", "a"]])
+    assert fingerprint(frame) != fingerprint(frame.set_axis([5, 6]))
+    assert fingerprint(frame) != fingerprint(frame.rename(columns={"a": "A"}))
+    assert fingerprint(frame["a"]) != fingerprint(frame["a"].rename("z"))
+    assert fingerprint(None) != fingerprint(np.array(None))
+    with pytest.raises(NotFingerprintable):
+        fingerprint(object())
+
+
+def test_fingerprint_of_sparse_and_lists() -> None:
+    import scipy.sparse as sp
+
+    matrix = sp.random(20, 10, density=0.2, format="csr", random_state=0)
+    assert fingerprint(matrix) == fingerprint(matrix.copy())
+    changed = matrix.copy()
+    changed.data[0] += 1
+    assert fingerprint(matrix) != fingerprint(changed)
+    assert fingerprint(["a b", "c"]) != fingerprint(["a b", "d"])
+
+
+def test_refit_in_place_ends_in_the_state_of_a_fresh_fit() -> None:
+    """The classes treated as resetting on refit (a transformer fitted fold after fold)."""
+    from sklearn.base import clone
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=50), "b": rng.choice(["u", "v"], 50)})
+    frame.loc[3, "a"] = np.nan
+    texts = ["alpha beta", "beta gamma", "gamma delta alpha"] * 5
+    cases = [
+        (StandardScaler(), frame[["a"]].fillna(0)), (MinMaxScaler(), frame[["a"]].fillna(0)),
+        (SimpleImputer(), frame[["a"]]), (OneHotEncoder(), frame[["b"]]), (OrdinalEncoder(), frame[["b"]]),
+        (ColumnTransformer([("n", SimpleImputer(), ["a"]), ("c", OneHotEncoder(), ["b"])]), frame),
+        (CountVectorizer(), texts), (TfidfVectorizer(), texts),
+    ]
+    for estimator, data in cases:
+        refitted = clone(estimator).fit(data[:20] if isinstance(data, list) else data.iloc[:20])
+        refitted.fit(data)
+        fresh = clone(estimator).fit(data)
+        assert sorted(vars(refitted)) == sorted(vars(fresh)), type(estimator).__name__
+        assert values_equal(vars(refitted), vars(fresh)), type(estimator).__name__
+        assert type(estimator).__name__ in model_selection._REFIT_RESETS
+
+
+def test_unsafe_estimators_are_recognised() -> None:
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    spec = model_selection._estimator_spec
+    assert spec(StandardScaler())[1] == "StandardScaler"
+    assert spec(StandardScaler(with_mean=False))[0] != spec(StandardScaler())[0]
+    for unsafe in (FunctionTransformer(np.log1p), PCA(random_state=None), PCA(random_state=np.random.RandomState(0))):
+        with pytest.raises(model_selection._Unsafe):
+            spec(unsafe)
+    fitted = PCA(n_components=1, random_state=0).fit(np.arange(10.0).reshape(5, 2))
+    with pytest.raises(model_selection._Unsafe):  # fitted before, and not known to reset on refit
+        spec(fitted)
+
