@@ -217,6 +217,7 @@ class Batch:
                 if bar is not None:
                     bar.close()
             results = execution.finalize(stats.get("status"))
+            guarded = self._rerun_unshared(graph, execution, results, run_plan, jobs, timeout, workers, exchange)
         finally:  # after finalize: pipelines collected there may still bind files
             shutil.rmtree(exchange, ignore_errors=True)
         # Kernel cells ran in the kernel namespace, and isolated cells a kernel cell followed were
@@ -238,6 +239,7 @@ class Batch:
             fold_reuses=sum(1 for e in execution.fold_events if e.kind == "reuse"),
             memory_budget=budget,
         )
+        run.stats["guard"] = guarded
         self.fold_sharing = summarize(execution.fold_events, {p.filename: p.name for p in graph.pipelines})
         self.pending = []
         self._imports = set()
@@ -245,6 +247,41 @@ class Batch:
         if stats.get("interrupted"):
             raise KeyboardInterrupt("stratum run interrupted; completed pipelines were written back")
         return run
+
+    def _rerun_unshared(
+        self, graph: BatchGraph, execution: Execution, results: list[PipelineResult], run_plan: Callable,
+        jobs: int, timeout: float | None, workers: Workers | None, exchange: str,
+    ) -> dict | None:
+        """When the guard saw a change the analysis missed (see guard.py), run the isolated
+        pipelines that could have seen it again, without sharing, and put their results in
+        ``results``. Kernel cells are not run twice: their reuses of a changed value were
+        already computed instead. Returns what happened, for the run's stats (None: nothing)."""
+        if not execution.violations:
+            return None
+        affected = set().union(*(graph.affected_by(v.node, list(v.names)) for v in execution.violations))
+        rerun = sorted(i for i in affected if graph.pipelines[i].isolated)
+        if rerun:
+            unshared = BatchGraph([graph.pipelines[i] for i in rerun], {}, graph.cwd, share=False)
+            plan = build_plan(unshared)
+            directory = os.path.join(exchange, "unshared")
+            os.makedirs(directory)
+            again = Execution(unshared, {}, [], workers, directory)
+            store = SpillStore()
+            try:
+                with routed_output(self.shell):
+                    stats = run_plan(
+                        plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group, again.run_node,
+                        again.skip_node, jobs=jobs, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
+                        memory=default_budget(), shape=plan.shape, probe=False, spill=store.spill, reload=store.reload,
+                    )
+            finally:
+                store.close()
+            for index, result in zip(rerun, again.finalize(stats.get("status"))):
+                results[index] = result
+        return {
+            "changes": [v.describe() for v in execution.violations],
+            "rerun": [graph.pipelines[i].name for i in rerun],
+        }
 
     def prewarm(self, jobs: int | None = None) -> None:
         """Start worker processes for the pending isolated pipelines now, importing the libraries

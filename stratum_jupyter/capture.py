@@ -752,7 +752,10 @@ class _StepVisitor(ast.NodeVisitor):
         ):
             for argument in arguments:  # it is handed a function that changes its arguments
                 self._mutate_values(argument)
-        inplace = any(k.arg == "inplace" and not (isinstance(k.value, ast.Constant) and k.value.value is False) for k in node.keywords)
+        inplace = any(
+            k.arg in effects.INPLACE_KEYWORDS and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+            for k in node.keywords
+        )
         if attr is not None and _is_method(node.func, self.modules):
             receiver = node.func.value  # type: ignore[attr-defined]
             root = _root_name(receiver)

@@ -78,6 +78,9 @@ RECEIVER_METHODS = frozenset(
     """.split()
 )
 
+# Keyword arguments that make any method change its receiver (``df.fillna(0, inplace=True)``).
+INPLACE_KEYWORDS = frozenset({"inplace"})
+
 # Methods after which the receiver holds their arguments: later changes through it reach them.
 STORING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"})
 

@@ -32,7 +32,9 @@ from .cache import StepCache, environment_key
 from .errors import StepError
 from .folds import read_events
 from .capture import compile_step
+from . import guard
 from .graph import KERNEL, BatchGraph, Node, Pipeline
+from .guard import Violation
 from .memory import sizeof
 from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
@@ -140,7 +142,7 @@ class RemotePipeline:
                 "step", memory_limit=self.memory_limit, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
                 outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
-                keep_only=keep_only, flags=node.future_flags,
+                keep_only=keep_only, flags=node.future_flags, guard=sorted(node.guarded),
             )
         except WorkerDied as died:
             self.lost = str(died)
@@ -247,6 +249,11 @@ class Execution:
         self.done_steps = 0
         self.failed_at: dict[int, int] = {}  # pipeline → node whose error failed it
         self.closed = False  # set when the run returned: abandoned threads must not touch results
+        # The guard (guard.py): changes the analysis missed, the steps that made them, and the
+        # versions (values) they changed: reuses of either compute instead of binding.
+        self.violations: list[Violation] = []
+        self.changed_nodes: set[int] = set()
+        self.changed_versions: set[str] = set()
         for index, pipeline in enumerate(graph.pipelines):
             if not pipeline.steps:
                 self._finish(index, "ok")
@@ -275,7 +282,7 @@ class Execution:
         source = inputs[0] if inputs else None
         if node.kind == "exec" and node.id in self.cache_keys:
             source = self._from_cache(node)
-        if isinstance(source, Outcome) and self._bind(node, source):
+        if isinstance(source, Outcome) and not self._stale(node) and self._bind(node, source):
             outcome = source
             status, nbytes = "cached", 0  # counted once, at the node that produced it
         else:  # a first occurrence, or outputs that could not travel: compute them here
@@ -284,6 +291,25 @@ class Execution:
         self._record(node, outcome)
         self._emit(node_id, status if outcome.ok else "failed", outcome)
         return outcome.ok, outcome, nbytes
+
+    def _stale(self, node: Node) -> bool:
+        """Whether a reuse would skip a change the guard saw: of its source, or of what it reads."""
+        with self.lock:
+            return node.kind == "reuse" and (
+                node.source in self.changed_nodes or not self.changed_versions.isdisjoint(node.reads.values())
+            )
+
+    def _guard_saw(self, node: Node, names: list[str]) -> bool:
+        """Record values ``node`` changed though the analysis said it would not; whether there were any."""
+        if not names:
+            return False
+        versions = self.graph.linked_versions(node.id, names)
+        with self.lock:
+            pipeline = self.graph.pipelines[node.pipeline].name
+            self.violations.append(Violation(node.id, pipeline, node.step.lineno, tuple(names)))
+            self.changed_nodes.add(node.id)
+            self.changed_versions |= versions
+        return True
 
     def skip_node(self, node_id: int, reason: str) -> None:
         """A node that will not run: its pipeline stops here with ``reason`` as status."""
@@ -344,13 +370,15 @@ class Execution:
         flags = node.future_flags | (self.kernel_flags if node.lineage == KERNEL else 0)
         code = compile_step(step.tree, pipeline.filename, step.is_last_expression, flags)
         model_selection.before_step(pipeline.filename)
+        guarded = guard.snapshot(namespace, node.guarded) if node.guarded else None
         self._run_code(node, code, lineage, outcome)
+        changed = guarded is not None and self._guard_saw(node, guard.changed(namespace, guarded, node.outputs))
         outcome.rng = lineage.rng
         outcome.bindings = {n: namespace[n] for n in node.outputs if n in namespace}
         outcome.deleted = frozenset(n for n in node.outputs if n not in namespace)
         outcome.nbytes = sum(sizeof(v) for v in outcome.bindings.values())
         outcome.summary = describe(next(iter(outcome.bindings.values()), None)) if outcome.bindings else None
-        keep = node.id in self.cache_keys and outcome.ok and worth_keeping(outcome.seconds, outcome.nbytes)
+        keep = node.id in self.cache_keys and outcome.ok and not changed and worth_keeping(outcome.seconds, outcome.nbytes)
         if node.id in self.publish or keep:
             path = self._exchange_path(node)
             known = {v: namespace[n] for v, n in reads_by_version(node).items() if n in namespace}
@@ -389,7 +417,7 @@ class Execution:
         outcome.published = publish_to if reply["published"] else None
         if reply["value"] is not None:
             outcome.value = transfer.loads(reply["value"])
-        if not reply["cell_code"]:
+        if not self._guard_saw(node, reply["changed"]) and not reply["cell_code"]:
             self._keep(node, outcome, reply["value"])
         return outcome
 

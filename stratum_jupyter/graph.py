@@ -66,14 +66,18 @@ class Node:
     writeback_of: int | None = None
     cacheable: bool = False  # its outputs may be kept for later runs (see ``_add_step``)
     future_flags: int = 0  # compiler flags of `from __future__` imports before it in its lineage
+    guarded: frozenset[str] = frozenset()  # names read and not declared changed that others observe (guard.py)
 
 
 class BatchGraph:
     """All captured pipelines merged into one graph of unique steps."""
 
     def __init__(
-        self, pipelines: list[Pipeline] = (), kernel_names: Mapping[str, object] | None = None, cwd: str | None = None
+        self, pipelines: list[Pipeline] = (), kernel_names: Mapping[str, object] | None = None, cwd: str | None = None,
+        share: bool = True,
     ) -> None:
+        """``share=False``: no step is merged with another (how the guard re-runs pipelines)."""
+        self.share = share
         self.pipelines: list[Pipeline] = []
         self.kernel_names = kernel_names or {}
         self.cwd = cwd or os.getcwd()
@@ -237,7 +241,7 @@ class BatchGraph:
         salt = ""
         # Non-deterministic, opaque, or an iterator (a generator has no faithful copy, and whoever
         # shares one uses it up for the others): never merged.
-        if step.clock or step.dynamic or dynamic or (step.rng and not seeded and not step.rng_seed) or any(
+        if not self.share or step.clock or step.dynamic or dynamic or (step.rng and not seeded and not step.rng_seed) or any(
             kind == ITERATOR for _, _, kind in step.resolved
         ):
             salt = f"{pipeline.name}:{step.index}"
@@ -376,19 +380,47 @@ class BatchGraph:
         return seen
 
     def decide_copies(self) -> None:
-        """Copy before mutating when anything other than this lineage's past can see the value
-        (known once every pipeline is in: later ones may observe a value too)."""
+        """Copy before mutating when anything other than this lineage's past can see the value,
+        and guard what a step reads and is not expected to change wherever another pipeline or a
+        reuse of the step observes it (known once every pipeline is in: later ones may observe a
+        value too)."""
         if self.copies_decided:
             return
         self.copies_decided = True
+        reused = {n.source for n in self.nodes if n.source is not None}
+        read_by_reuse = {v for n in self.nodes if n.kind == "reuse" for v in n.reads.values()}
         for node in self.nodes:
-            if not node.mutated:
+            if node.mutated:
+                node.copy_before = any(
+                    lineage != node.lineage or position > node.position
+                    for version in node.mutated_versions
+                    for lineage, position in self.observed.get(version, ())
+                )
+            if node.kind != "exec":
                 continue
-            node.copy_before = any(
-                lineage != node.lineage or position > node.position
-                for version in node.mutated_versions
-                for lineage, position in self.observed.get(version, ())
+            node.guarded = frozenset(
+                name for name, version in node.reads.items()
+                if not name.startswith("@") and name not in node.mutated and (
+                    node.id in reused or version in read_by_reuse
+                    or any(lineage != node.lineage for lineage, _ in self.observed.get(version, ()))
+                )
             )
+
+    def linked_versions(self, node_id: int, names: list[str]) -> set[str]:
+        """The versions of ``names`` as node ``node_id`` read them, and those linked with them."""
+        node = self.nodes[node_id]
+        return self._closure(node.lineage, {node.reads[n] for n in names if n in node.reads})
+
+    def affected_by(self, node_id: int, names: list[str]) -> set[int]:
+        """Pipelines that may have seen values ``node_id`` changed unexpectedly: its own, those
+        reusing it, and every pipeline observing those values (or objects linked with them)."""
+        node = self.nodes[node_id]
+        versions = self.linked_versions(node_id, names)
+        pipelines = {node.pipeline}
+        pipelines |= {n.pipeline for n in self.nodes if n.source == node_id}
+        lineages = {lineage for version in versions for lineage, _ in self.observed.get(version, ())}
+        pipelines |= {i for i, p in enumerate(self.pipelines) if p.lineage in lineages}
+        return pipelines
 
     # -- queries --------------------------------------------------------------------------
     def unique_steps(self) -> int:

@@ -34,6 +34,8 @@ def run_document(run: RunResult) -> dict:
         "format": FORMAT,
         "summary": {"pipelines": len(run), "statuses": statuses},
         "smoke": smoke_document(run.smoke) if run.smoke is not None else None,
+        # changes the effect analysis missed and the guard caught, and the pipelines run again (or None)
+        "guard": run.stats.get("guard"),
         "pipelines": [pipeline_document(result) for result in run.values()],
     }
 

@@ -217,6 +217,10 @@ class StratumMagics(Magics):
                            f"{plural(stats.get('spilled', 0), 'output')} spilled to disk")
         lost = [f"{r.name}.{n}" for r in run.values() for n in r.untransferable]
         untransferable = f"; could not come back from workers: {', '.join(lost)}" if lost else ""
+        guard = stats.get("guard")
+        if guard:  # a change the effect analysis missed (guard.py): say what and what ran again
+            untransferable += (f"; guard: {'; '.join(guard['changes'])} unexpectedly — "
+                               f"{plural(len(guard['rerun']), 'pipeline')} run again without sharing")
         print(
             f"ran {plural(len(run), 'pipeline')} ({summary}): {plural(stats.get('captured_steps', 0), 'step')}, "
             f"{stats.get('executed', 0)} executed{memory_note}{untransferable} — results in stratum_results",

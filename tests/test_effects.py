@@ -8,6 +8,7 @@ effect pairs ``tests/corpus/fx_*.py`` run with the whole corpus in ``test_fideli
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -124,3 +125,73 @@ def test_notebook_sequence_equals_plain_ipython(plain_sequences, path: Path, bac
     names, per_cell, _ = run_batched(cells_of(path), backend, jobs)
     assert per_cell == expected_cells
     assert first_difference(expected_names, names) is None
+
+
+# --------------------------------------------------------------------------- the guard
+
+SABOTAGE_SCRIPTS = {
+    "drops": "import pandas as pd\ndf = pd.read_csv('tests/corpus/data/customers.csv')\n"
+             "df.drop(columns=['region'], inplace=True)\ncolumns = list(df.columns)\nprint(len(columns))\n",
+    "renames": "import pandas as pd\ndf = pd.read_csv('tests/corpus/data/customers.csv')\n"
+               "df.drop(columns=['region'], inplace=True)\ndf.rename(columns={'age': 'years'}, inplace=True)\n"
+               "columns = list(df.columns)\nprint(len(columns))\n",
+    "reads": "import pandas as pd\ndf = pd.read_csv('tests/corpus/data/customers.csv')\ncolumns = list(df.columns)\n",
+}
+SABOTAGE_CELLS = [
+    "import pandas as pd\ndf = pd.read_csv('tests/corpus/data/customers.csv')\nwidth = len(df.columns)\n",
+    "df.drop(columns=['region'], inplace=True)\n",
+    "width = len(df.columns)\nprint(width)\n",
+]
+
+
+@pytest.fixture
+def inplace_counts_as_pure(monkeypatch):
+    """Sabotage: the analysis no longer sees that `inplace=True` changes the receiver."""
+    import stratum_jupyter.capture as capture
+    import stratum_jupyter.effects as effects
+
+    monkeypatch.setattr(effects, "INPLACE_KEYWORDS", frozenset())
+    monkeypatch.setattr(capture, "_ANALYSES", {})  # analyses remembered with the real knowledge base
+    batch = Batch()
+    batch.add("df.drop(columns=['a'], inplace=True)", name="probe")
+    assert not batch.pending[0].steps[0].mutates, "the sabotage must blind the analysis"
+
+
+@pytest.mark.parametrize("backend, jobs", CONFIGS, ids=[f"{b}-{j}" for b, j in CONFIGS])
+def test_guard_repairs_what_the_sabotaged_analysis_misses_in_isolated_pipelines(inplace_counts_as_pure, backend, jobs):
+    from stratum_jupyter.verify import run_plain
+
+    plain = {name: run_plain(code, name) for name, code in SABOTAGE_SCRIPTS.items()}
+    batch = Batch()
+    for name, code in SABOTAGE_SCRIPTS.items():
+        batch.add(code, name=name, isolated=True)
+    run = batch.run(backend=backend, jobs=jobs)
+    for name, reference in plain.items():
+        assert run[name].status == reference.status == "ok"
+        assert first_difference(reference.namespace, run[name].namespace) is None, name
+        assert run[name].stdout == reference.stdout
+    guard = run.stats["guard"]
+    assert guard is not None and any("drops line 3 changed df" == c for c in guard["changes"]), guard
+    # The drop is shared by the two droppers, and `reads` shares the frame they changed.
+    assert sorted(guard["rerun"]) == ["drops", "reads", "renames"]
+    assert json.loads(run.to_json())["guard"] == guard
+
+
+@pytest.mark.parametrize("backend, jobs", CONFIGS, ids=[f"{b}-{j}" for b, j in CONFIGS])
+def test_guard_repairs_what_the_sabotaged_analysis_misses_in_kernel_cells(inplace_counts_as_pure, backend, jobs):
+    expected_names, expected_cells = run_plainly(SABOTAGE_CELLS)
+    names, per_cell, stats = run_batched(SABOTAGE_CELLS, backend, jobs)
+    assert per_cell == expected_cells
+    assert first_difference(expected_names, names) is None
+    assert stats["guard"] == {"changes": ["c1 line 1 changed df"], "rerun": []}  # kernel cells are not run twice
+
+
+def test_without_the_guard_the_sabotage_shows(inplace_counts_as_pure, monkeypatch):
+    """The check above can fail: with the guard also switched off, the kernel keeps a stale width."""
+    import stratum_jupyter.guard as guard
+
+    monkeypatch.setattr(guard, "changed", lambda namespace, before, rebound: [])
+    expected_names, _ = run_plainly(SABOTAGE_CELLS)
+    names, _, stats = run_batched(SABOTAGE_CELLS, "threads", 1)
+    assert stats["guard"] is None
+    assert expected_names["width"] == names["width"] - 1

@@ -58,10 +58,11 @@ def run():
 
 def test_document_keys_and_types_are_pinned(run):
     document = json.loads(run.to_json())
-    assert list(document) == ["format", "summary", "smoke", "pipelines"]
+    assert list(document) == ["format", "summary", "smoke", "guard", "pipelines"]
     assert document["format"] == FORMAT == "stratum-results/1"
     assert document["summary"] == {"pipelines": 3, "statuses": {"ok": 2, "failed": 1}}
     assert document["smoke"] is None  # no smoke run was asked for
+    assert document["guard"] is None  # no change the effect analysis missed
     assert [p["name"] for p in document["pipelines"]] == ["ridge", "ridge_10", "broken"]  # capture order
     for pipeline in document["pipelines"]:
         assert_keys(pipeline, PIPELINE_KEYS)
@@ -194,7 +195,7 @@ def test_run_json_in_a_real_kernel_prints_only_the_document(tmp_path):
 def test_the_readme_example_has_the_pinned_keys():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     example = json.loads(readme.split("### JSON for agents", 1)[1].split("```json\n", 1)[1].split("```", 1)[0])
-    assert list(example) == ["format", "summary", "smoke", "pipelines"] and example["format"] == FORMAT
+    assert list(example) == ["format", "summary", "smoke", "guard", "pipelines"] and example["format"] == FORMAT
     assert_keys(example["smoke"], SMOKE_KEYS)
     for failure in example["smoke"]["failed"]:
         assert_keys(failure, SMOKE_FAILURE_KEYS)

@@ -32,6 +32,7 @@ from .. import isolation, model_selection, smoke, transfer
 from ..transfer import bind_published, publish
 from ..capture import compile_step
 from ..errors import StepError
+from ..guard import changed, snapshot
 from ..memory import sizeof
 from ..streams import StepOutput, capturing, routed_output
 
@@ -102,10 +103,10 @@ class Worker:
     def on_step(
         self, bindings: list[dict], tree: ast.stmt, filename: str, expression: bool, copy: list[str],
         outputs: list[str], publish_to: str | None, inputs: dict[str, str], rng: bool, keep_only: bool = False,
-        flags: int = 0,
+        flags: int = 0, guard: list[str] = (),
     ) -> dict:
         reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
-                       "deleted": [], "cell_code": False, "published": False, "internal": None}
+                       "deleted": [], "cell_code": False, "published": False, "internal": None, "changed": []}
         try:
             self._bind(bindings)
         except BaseException as error:  # noqa: BLE001 - e.g. a published file vanished
@@ -115,6 +116,7 @@ class Worker:
         if copy:
             namespace.update(isolation.isolate({n: namespace[n] for n in copy if n in namespace}))
         code = compile_step(tree, filename, expression, flags)
+        guarded = snapshot(namespace, guard) if guard else None  # see guard.py
         model_selection.before_step(filename)
         start = time.perf_counter()
         value = None
@@ -127,6 +129,8 @@ class Worker:
             except BaseException as error:  # noqa: BLE001 - a failing cell fails its pipeline
                 reply.update(ok=False, error=StepError.from_exception(error))
         reply["seconds"] = time.perf_counter() - start
+        if guarded is not None:
+            reply["changed"] = changed(namespace, guarded, outputs)
         bound = {n: namespace[n] for n in outputs if n in namespace}
         reply["deleted"] = [n for n in outputs if n not in namespace]
         if value is not None:
