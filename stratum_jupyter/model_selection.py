@@ -67,6 +67,7 @@ _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None))
 
 _COMPLEX_WARNING = getattr(getattr(np, "exceptions", np), "ComplexWarning", Warning)
 _lock = threading.Lock()
+_nested = threading.local()  # depth of prefix fits being computed on this thread
 _original = None  # sklearn.pipeline._fit_transform_one as scikit-learn defines it
 _store: FoldStore | None = None
 _module_by_file: dict[str, types.ModuleType | None] = {}
@@ -140,7 +141,10 @@ def uninstall() -> None:
 def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=None, params=None):
     """``sklearn.pipeline._fit_transform_one``, with the fit shared through the fold store."""
     store, original = _store, _original
-    if store is None or message is not None or any(params.values() if params else ()) or _errors_on_warnings():
+    if (
+        store is None or getattr(_nested, "depth", 0) or message is not None
+        or any(params.values() if params else ()) or _errors_on_warnings()
+    ):  # a step inside a step being computed (a Pipeline in a ColumnTransformer) goes with it
         return original(transformer, X, y, weight, message_clsname, message, params)
     try:
         spec, label, refs = _estimator_spec(transformer)
@@ -156,9 +160,11 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
         try:
             with warnings.catch_warnings(record=True) as log:
                 warnings.simplefilter("always")
+                _nested.depth = getattr(_nested, "depth", 0) + 1
                 try:
                     Xt, fitted = original(transformer, X, y, weight, message_clsname, message, params)
                 finally:
+                    _nested.depth -= 1
                     caught = [(w.message, w.category, w.filename, w.lineno) for w in log]
         except BaseException:
             _replay(caught)
