@@ -284,12 +284,10 @@ class Batch:
         }
 
     def prewarm(self, jobs: int | None = None) -> None:
-        """Start worker processes for the pending isolated pipelines now, importing the libraries
-        their cells import, so that a later ``run(jobs=jobs)`` finds them warm."""
-        jobs = jobs or os.cpu_count() or 1
-        isolated = sum(1 for p in self.pending if p.isolated)
-        if isolated:
-            get_pool().prewarm(min(jobs, isolated), threads_per_worker(jobs), self._isolated_imports())
+        """Start the fork server of a later ``run(jobs=jobs)`` now, importing the libraries the
+        pending isolated pipelines import, so that its workers start warm."""
+        if any(p.isolated for p in self.pending):
+            get_pool().prewarm(threads_per_worker(jobs or os.cpu_count() or 1), self._isolated_imports())
 
     def _isolated_imports(self) -> list[str]:
         return sorted(self._imports)

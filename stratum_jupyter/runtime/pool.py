@@ -6,17 +6,21 @@ their native thread limits in the environment: GNU OpenMP reads ``OMP_THREAD_LIM
 it loads, and limiting it afterwards (threadpoolctl) makes LightGBM pathologically slow; so
 ``threads`` is fixed per worker, and a run with another ``--jobs`` gets other workers.
 
-Workers are spawned (never forked: libgomp is not fork-safe) from one long-lived thread, because
-Linux delivers the parent-death signal when the *thread* that started a child exits: with it,
-no worker outlives the kernel, even one killed with SIGKILL.
+Workers are forked from a fork server per thread budget (:mod:`.zygote`) that has imported the
+batch's libraries and never runs user code, so a new worker is warm in milliseconds and shares
+the libraries' heap. The kernel itself never forks (libgomp is not fork-safe once it has run):
+fork servers are spawned from one long-lived thread, because Linux delivers the parent-death
+signal when the *thread* that started a child exits; with it, nothing outlives the kernel, even
+one killed with SIGKILL (workers die with their server the same way).
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +29,7 @@ from multiprocessing.connection import Pipe
 from pathlib import Path
 
 from ..memory import process_rss
+from . import zygote
 
 POLL_SECONDS = 0.05
 #: A worker is ended when its resident memory passes the user's budget, but never below this:
@@ -62,27 +67,83 @@ def _int(text: str | None, default: int) -> int:
         return default
 
 
-class WorkerProcess:
-    """One worker and the connection to it."""
+class ForkServer:
+    """The kernel's side of one fork server (:mod:`.zygote`): workers with ``threads`` native
+    threads are forked from it, warm with every module it has imported."""
 
     def __init__(self, threads: int) -> None:
         self.threads = threads
-        ours, theirs = Pipe(duplex=True)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "stratum_jupyter.runtime.worker", str(theirs.fileno()), str(os.getpid())],
+            [sys.executable, "-c", "from stratum_jupyter.runtime.zygote import main; main()", str(theirs.fileno()), str(os.getpid())],
             pass_fds=[theirs.fileno()], env=worker_environment(threads), stdin=subprocess.DEVNULL,
             start_new_session=True,  # a kernel interrupt (SIGINT to its process group) is ours to handle
         )
         theirs.close()
-        self.connection = ours
+        self.sock = ours
+        self.lock = threading.Lock()
         self.imported: set[str] = set()
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def load(self, modules: list[str]) -> None:
+        """Import ``modules`` in the server (no reply: a later fork waits for them)."""
+        missing = [m for m in modules if m not in self.imported]
+        if missing:
+            with self.lock:
+                zygote.send(self.sock, ("import", missing))
+            self.imported.update(missing)
+
+    def _ask(self, message: tuple, fds: list[int] | None = None) -> tuple:
+        with self.lock:
+            try:
+                zygote.send(self.sock, message, fds)
+                reply, _ = zygote.receive(self.sock)
+            except (EOFError, OSError) as error:
+                raise WorkerDied("the fork server ended") from error
+        return reply
+
+    def fork(self) -> "WorkerProcess":
+        """A new worker with everything this server has imported."""
+        ours, theirs = Pipe(duplex=True)
+        try:
+            _, pid = self._ask(("fork",), [theirs.fileno()])
+        finally:
+            theirs.close()
+        return WorkerProcess(pid, ours, self)
+
+    def reap(self, pid: int) -> int | None:
+        """The exit code (or -signal) of an ended worker; None when unknown."""
+        try:
+            return self._ask(("reap", pid))[1]
+        except WorkerDied:
+            return None  # the server is gone; the worker ended with it (parent-death signal)
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+        self.sock.close()
+
+
+class WorkerProcess:
+    """One worker (a child of a :class:`ForkServer`) and the connection to it."""
+
+    def __init__(self, pid: int, connection, server: ForkServer) -> None:
+        self.pid = pid
+        self.connection = connection
+        self.server = server
+        self.threads = server.threads
+        self.imported: set[str] = set(server.imported)
+        # Not our child, so no waitpid: a pidfd tells when it ends and signals it safely (the
+        # server reaps it only when asked, so the pid cannot be reused before that).
+        self.pidfd = os.pidfd_open(pid)
+        self.exit_code: int | None = None
+        self.reaped = False
+
+    def alive(self) -> bool:
+        return not self.reaped and not select.select([self.pidfd], [], [], 0)[0]
 
     def send(self, kind: str, **payload) -> None:
         try:
@@ -115,24 +176,29 @@ class WorkerProcess:
 
     def death(self) -> str:
         """How the process ended, for the pipeline's cause."""
-        try:
-            code = self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
+        if not select.select([self.pidfd], [], [], 2)[0]:
             self.kill()
             return "worker stopped answering and was ended"
+        code = self._reap()
+        if code is None:
+            return "worker ended"
         if code < 0:
             name = signal.Signals(-code).name
             hint = " (out of memory?)" if -code == signal.SIGKILL else ""
             return f"worker killed by signal {name}{hint}"
         return f"worker exited with code {code}"
 
+    def _reap(self) -> int | None:
+        if not self.reaped:
+            self.exit_code = self.server.reap(self.pid)
+            self.reaped = True
+            os.close(self.pidfd)
+        return self.exit_code
+
     def kill(self) -> None:
         if self.alive():
-            self.process.kill()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not wait for anything
-            pass
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        self._reap()
         self.connection.close()
 
 
@@ -143,13 +209,24 @@ class WorkerPool:
         self.lock = threading.Lock()
         self.idle: list[WorkerProcess] = []
         self.all: list[WorkerProcess] = []
+        self.servers: dict[int, ForkServer] = {}
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stratum-spawner")
 
-    def _spawn(self, threads: int) -> WorkerProcess:
-        worker = self._spawner.submit(WorkerProcess, threads).result()
+    def _server(self, threads: int, modules: list[str]) -> ForkServer:
+        """The live fork server for ``threads``, importing ``modules``; servers for other
+        budgets are retired (each holds the libraries' heap)."""
         with self.lock:
-            self.all.append(worker)
-        return worker
+            server = self.servers.get(threads)
+            retired = [s for t, s in self.servers.items() if t != threads or not s.alive()]
+            self.servers = {t: s for t, s in self.servers.items() if s not in retired}
+        for old in retired:
+            old.kill()
+        if server is None or not server.alive():
+            server = self._spawner.submit(ForkServer, threads).result()
+            with self.lock:
+                self.servers[threads] = server
+        server.load(modules)
+        return server
 
     def acquire(self, threads: int, modules: list[str]) -> WorkerProcess:
         """A live idle worker with ``threads`` (others are retired), or a new one."""
@@ -160,7 +237,10 @@ class WorkerPool:
             worker = self.idle.pop() if self.idle else None
         for old in stale:
             old.kill()
-        worker = worker or self._spawn(threads)
+        if worker is None:
+            worker = self._server(threads, modules).fork()
+            with self.lock:
+                self.all.append(worker)
         self.warm(worker, modules)
         return worker
 
@@ -170,18 +250,15 @@ class WorkerPool:
             with self.lock:
                 self.idle.append(worker)
 
-    def prewarm(self, count: int, threads: int, modules: list[str]) -> None:
-        """Make sure ``count`` idle workers with ``threads`` exist and are importing ``modules``;
-        this process imports them too, in the background: it unpickles what workers send back."""
+    def prewarm(self, threads: int, modules: list[str]) -> None:
+        """Start the fork server for ``threads`` importing ``modules``, and import them here too,
+        in the background: this process unpickles what workers send back. Neither waits."""
         _import_in_background([m for m in modules if m not in sys.modules])
+        self._server(threads, modules)
         with self.lock:
             ready = [w for w in self.idle if w.threads == threads and w.alive()]
-        for worker in ready[:count]:
+        for worker in ready:
             self.warm(worker, modules)
-        for _ in range(count - len(ready)):
-            worker = self._spawn(threads)
-            self.warm(worker, modules)
-            self.release(worker)
 
     @staticmethod
     def warm(worker: WorkerProcess, modules: list[str]) -> None:
@@ -198,24 +275,19 @@ class WorkerPool:
             return [w.pid for w in self.all if w.alive()]
 
     def shutdown(self) -> None:
-        """End every worker (at exit, and when a test wants a clean slate)."""
+        """End every worker and fork server (at exit, and when a test wants a clean slate)."""
         with self.lock:
             workers, self.all, self.idle = self.all, [], []
+            servers, self.servers = list(self.servers.values()), {}
         for worker in workers:
             worker.kill()
+        for server in servers:
+            server.kill()
 
 
 def _import_in_background(modules: list[str]) -> None:
     if modules:
-        threading.Thread(target=_import_all, args=(modules,), name="stratum-imports", daemon=True).start()
-
-
-def _import_all(modules: list[str]) -> None:
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except BaseException:  # noqa: BLE001 - the cell reports its own import errors
-            pass
+        threading.Thread(target=zygote.import_all, args=(modules,), name="stratum-imports", daemon=True).start()
 
 
 _pool: WorkerPool | None = None

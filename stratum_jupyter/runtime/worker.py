@@ -1,8 +1,8 @@
 """A worker process: runs the steps of one isolated pipeline at a time, in its own namespace.
 
-Started by :mod:`.pool` as ``python -m stratum_jupyter.runtime.worker FD PARENT_PID`` with the
-native thread limits of its slot in its environment (libgomp reads ``OMP_THREAD_LIMIT`` once, at
-load, so the limit must be there before any library loads). It serves requests from the kernel
+Forked by the fork server (:mod:`.zygote`), it inherits the native thread limits of its budget
+from the server's environment (libgomp reads ``OMP_THREAD_LIMIT`` once, at load, so the limit
+must be there before any library loads). It serves requests from the kernel
 over the connection on FD, one at a time:
 
 - ``import``: load libraries ahead of the first step (no reply), so candidates find them warm;
@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import builtins
 import ctypes
-import importlib
 import linecache
 import os
 import signal
@@ -31,6 +30,7 @@ import time
 from .. import isolation, model_selection, smoke, transfer
 from ..transfer import bind_published, publish
 from ..capture import compile_step
+from .zygote import import_all
 from ..errors import StepError
 from ..guard import changed, snapshot
 from ..memory import sizeof
@@ -75,11 +75,7 @@ class Worker:
                     self.connection.send(reply)
 
     def on_import(self, modules: list[str]) -> None:
-        for name in modules:
-            try:
-                importlib.import_module(name)
-            except BaseException:  # noqa: BLE001 - the cell will report it when it imports
-                pass
+        import_all(modules)
 
     def on_start(
         self, cwd: str, path: list[str], filename: str, code: str, sample_rows: int | None = None, folds: str | None = None,
@@ -171,7 +167,7 @@ class _Shown:
         return self.text
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """The kernel may be killed without a chance to stop us: the OS ends us with it."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -182,13 +178,11 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def main() -> None:
+def serve(fd: int, parent: int) -> None:
+    """Run as a worker, just forked by the fork server ``parent``, on the kernel connection ``fd``."""
     from multiprocessing.connection import Connection
 
-    fd, parent = int(sys.argv[1]), int(sys.argv[2])
-    _die_with_parent(parent)
+    die_with_parent(parent)
+    if "numpy" in sys.modules:  # as a spawned process would: fresh entropy, not the server's
+        sys.modules["numpy"].random.seed()
     Worker(Connection(fd)).serve()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,103 @@
+"""The worker pool: workers are forked warm from a fork server per thread budget (issue 9), end
+alone when they crash, report how they ended, and nothing outlives the pool."""
+
+from __future__ import annotations
+
+import ast
+import os
+import signal
+import time
+
+import psutil
+import pytest
+
+from stratum_jupyter import transfer
+from stratum_jupyter.runtime.pool import WorkerDied, WorkerPool, WorkerProcess
+
+
+@pytest.fixture()
+def pool():
+    pool = WorkerPool()
+    yield pool
+    pool.shutdown()
+
+
+def run(worker: WorkerProcess, code: str) -> dict:
+    """Run ``code`` (one statement) as a one-step pipeline in ``worker``; its namespace."""
+    filename = "<cell pool-test>"
+    worker.send("start", cwd=os.getcwd(), path=[], filename=filename, code=code)
+    tree = ast.parse(code).body[0]
+    names = sorted({t.id for t in ast.walk(tree) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)})
+    reply = worker.request(
+        "step", bindings=[], tree=tree, filename=filename, expression=False, copy=[], outputs=names,
+        publish_to=None, inputs={}, rng=False,
+    )
+    assert reply["ok"], reply["error"]
+    return transfer.loads(worker.request("collect", bindings=[])["data"])
+
+
+def test_workers_are_forked_from_the_fork_server_with_its_imports(pool):
+    worker = pool.acquire(1, ["wave"])  # a module nothing of ours imports
+    server = pool.servers[1]
+    assert psutil.Process(worker.pid).ppid() == server.process.pid
+    assert run(worker, "warm = 'wave' in __import__('sys').modules")["warm"] is True
+    assert psutil.Process(worker.pid).environ()["OMP_THREAD_LIMIT"] == "1"
+
+
+def test_each_forked_worker_draws_its_own_unseeded_numbers(pool):
+    first, second = pool.acquire(1, ["numpy"]), pool.acquire(1, ["numpy"])
+    code = "draw = int(__import__('numpy').random.randint(1 << 62))"
+    assert run(first, code)["draw"] != run(second, code)["draw"]
+
+
+def test_a_crashed_worker_reports_its_exit_and_is_replaced(pool):
+    worker = pool.acquire(1, [])
+    with pytest.raises(WorkerDied, match="exited with code 3"):
+        run(worker, "__import__('os')._exit(3)")
+    assert not worker.alive()
+    pool.release(worker)  # a dead worker is not taken back
+    replacement = pool.acquire(1, [])
+    assert replacement.pid != worker.pid
+    assert run(replacement, "x = 6 * 7")["x"] == 42
+
+
+def test_a_killed_worker_names_the_signal(pool):
+    worker = pool.acquire(1, [])
+    worker.send("start", cwd=os.getcwd(), path=[], filename="<cell>", code="")
+    os.kill(worker.pid, signal.SIGSEGV)
+    with pytest.raises(WorkerDied, match="SIGSEGV"):
+        run(worker, "x = 1")
+
+
+def test_a_dead_fork_server_takes_its_workers_and_is_replaced(pool):
+    worker = pool.acquire(1, [])
+    server = pool.servers[1]
+    server.process.kill()
+    server.process.wait()
+    deadline = time.monotonic() + 5
+    while worker.alive() and time.monotonic() < deadline:  # the parent-death signal ends it
+        time.sleep(0.05)
+    assert not worker.alive()
+    fresh = pool.acquire(1, [])
+    assert pool.servers[1] is not server
+    assert run(fresh, "x = 'ok'")["x"] == "ok"
+
+
+def test_another_thread_budget_retires_the_old_server(pool):
+    pool.acquire(1, [])
+    old = pool.servers[1]
+    pool.acquire(2, [])
+    assert set(pool.servers) == {2}
+    assert old.process.poll() is not None
+
+
+def test_shutdown_leaves_no_process(pool):
+    workers = [pool.acquire(1, []) for _ in range(2)]
+    pids = [w.pid for w in workers] + [pool.servers[1].process.pid]
+    pool.shutdown()
+    deadline = time.monotonic() + 5
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        time.sleep(0.05)
+    assert alive == []
