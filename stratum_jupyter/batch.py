@@ -240,6 +240,7 @@ class Batch:
             memory_budget=budget,
         )
         run.stats["guard"] = guarded
+        run.stats["guard_seconds"] = execution.guard_seconds
         self.fold_sharing = summarize(execution.fold_events, {p.filename: p.name for p in graph.pipelines})
         self.pending = []
         self._imports = set()

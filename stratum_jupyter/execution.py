@@ -254,6 +254,7 @@ class Execution:
         self.violations: list[Violation] = []
         self.changed_nodes: set[int] = set()
         self.changed_versions: set[str] = set()
+        self.guard_seconds = 0.0  # time spent fingerprinting, here and in workers (its cost)
         for index, pipeline in enumerate(graph.pipelines):
             if not pipeline.steps:
                 self._finish(index, "ok")
@@ -310,6 +311,10 @@ class Execution:
             self.changed_nodes.add(node.id)
             self.changed_versions |= versions
         return True
+
+    def _guard_time(self, seconds: float) -> None:
+        with self.lock:
+            self.guard_seconds += seconds
 
     def skip_node(self, node_id: int, reason: str) -> None:
         """A node that will not run: its pipeline stops here with ``reason`` as status."""
@@ -370,9 +375,13 @@ class Execution:
         flags = node.future_flags | (self.kernel_flags if node.lineage == KERNEL else 0)
         code = compile_step(step.tree, pipeline.filename, step.is_last_expression, flags)
         model_selection.before_step(pipeline.filename)
+        start = time.perf_counter()
         guarded = guard.snapshot(namespace, node.guarded) if node.guarded else None
+        seconds = time.perf_counter() - start
         self._run_code(node, code, lineage, outcome)
+        start = time.perf_counter()
         changed = guarded is not None and self._guard_saw(node, guard.changed(namespace, guarded, node.outputs))
+        self._guard_time(seconds + time.perf_counter() - start)
         outcome.rng = lineage.rng
         outcome.bindings = {n: namespace[n] for n in node.outputs if n in namespace}
         outcome.deleted = frozenset(n for n in node.outputs if n not in namespace)
@@ -417,6 +426,7 @@ class Execution:
         outcome.published = publish_to if reply["published"] else None
         if reply["value"] is not None:
             outcome.value = transfer.loads(reply["value"])
+        self._guard_time(reply["guard_seconds"])
         if not self._guard_saw(node, reply["changed"]) and not reply["cell_code"]:
             self._keep(node, outcome, reply["value"])
         return outcome

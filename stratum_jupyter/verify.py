@@ -9,7 +9,6 @@ batch through the engine, and reports per script whether everything observable
 
 from __future__ import annotations
 
-import __future__ as future_module
 import ast
 import contextlib
 import io
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .capture import future_flags
 from .compare import first_difference
 
 __all__ = ["PlainResult", "VerifyRow", "run_plain", "plain_results", "verify_scripts", "format_rows", "SCRATCH_DIR"]
@@ -72,7 +72,7 @@ def run_plain(code: str, name: str) -> PlainResult:
         for stmt in module.body:
             try:
                 unit = compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec", flags=flags, dont_inherit=True)
-                flags |= _future_flags(stmt)
+                flags |= future_flags(stmt)
                 exec(unit, namespace)
             except (Exception, SystemExit) as exc:
                 return PlainResult("failed", _bound_names(namespace), out.getvalue(), _format_error(exc))
@@ -83,17 +83,6 @@ def _register_source(code: str, name: str) -> None:
     """Let tracebacks and ``inspect.getsource`` show the script's lines."""
     lines = code.splitlines(keepends=True)
     linecache.cache[name] = (len(code), None, lines, name)
-
-
-def _future_flags(stmt: ast.stmt) -> int:
-    """Compiler flags a ``from __future__ import ...`` statement turns on for later statements."""
-    if not (isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"):
-        return 0
-    flags = 0
-    for alias in stmt.names:
-        feature = getattr(future_module, alias.name, None)
-        flags |= getattr(feature, "compiler_flag", 0)
-    return flags
 
 
 def _bound_names(namespace: dict[str, Any]) -> dict[str, Any]:

@@ -175,6 +175,7 @@ def test_guard_repairs_what_the_sabotaged_analysis_misses_in_isolated_pipelines(
     # The drop is shared by the two droppers, and `reads` shares the frame they changed.
     assert sorted(guard["rerun"]) == ["drops", "reads", "renames"]
     assert json.loads(run.to_json())["guard"] == guard
+    assert run.stats["guard_seconds"] > 0  # fingerprinting is timed, in the kernel and in workers
 
 
 @pytest.mark.parametrize("backend, jobs", CONFIGS, ids=[f"{b}-{j}" for b, j in CONFIGS])

@@ -1,5 +1,5 @@
 """Runtime benchmarks: scheduling overhead, parallel speed-up, peak memory under a budget,
-capture cost as the batch grows.
+capture cost as the batch grows, the run-time guard's cost.
 
 ``python -m stratum_jupyter.bench.runtime [--quick]`` prints a Markdown table. Every figure is
 measured side by side in this run (median of repetitions) and results are checked equal.
@@ -147,6 +147,42 @@ def capture_scaling(candidates: int) -> dict:
             "last_over_first": last / first}
 
 
+def guard_cost(rows: int, candidates: int, reps: int) -> dict:
+    """What the run-time guard (guard.py) costs on the agent-session workload, run as ``%stratum
+    run`` would (worker processes, every core): the time spent fingerprinting — in the kernel and
+    in the workers — as a share of the time spent running steps, and of the run's wall time.
+    Measured inside the run rather than against a run without the guard: on a loaded machine
+    the wall-time noise between two runs exceeds the few percent at stake."""
+    import tempfile
+
+    from .generators import generate
+
+    workload = generate("agent-session", rows=rows, scripts=candidates, seed=0)
+    shares, walls, guards = [], [], []
+    with tempfile.TemporaryDirectory() as directory:
+        here = os.getcwd()
+        os.chdir(directory)
+        try:
+            for name, data in workload.data.items():
+                with open(name, "wb") as handle:
+                    handle.write(data)
+            for _ in range(reps):
+                batch = Batch()
+                for script in workload.scripts:
+                    batch.add(script.code, name=script.name, isolated=True)
+                start = time.perf_counter()
+                run = batch.run()
+                walls.append(time.perf_counter() - start)
+                guards.append(run.stats["guard_seconds"])
+                shares.append(guards[-1] / sum(r.seconds for r in run.values()))
+                assert run.stats["guard"] is None, run.stats["guard"]
+        finally:
+            os.chdir(here)
+    return {"rows": rows, "candidates": candidates, "guard_s": statistics.median(guards),
+            "wall_s": statistics.median(walls), "share_of_steps": statistics.median(shares),
+            "share_of_wall": statistics.median(g / w for g, w in zip(guards, walls))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -157,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     speed = parallel_speedup(4 if args.quick else 8, 2_000 if args.quick else 4_000, 30 if args.quick else 60, reps)
     memory = peak_memory(8, 50 if args.quick else 300, 2)
     capture = capture_scaling(100 if args.quick else 1_000)
-    report = {"cores": os.cpu_count(), "overhead": overhead, "parallel": speed, "memory": memory, "capture": capture}
+    guarded = guard_cost(2_000 if args.quick else 200_000, 4 if args.quick else 60, reps)
+    report = {"cores": os.cpu_count(), "overhead": overhead, "parallel": speed, "memory": memory, "capture": capture,
+              "guard": guarded}
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(report, handle, indent=2)
@@ -173,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| capturing {capture['candidates']:,} agent candidates (`%%stratum --isolated` each) | "
           f"{capture['total_s']:.1f} s in total; a cell {capture['first_ms']:.1f} ms first, "
           f"{capture['last_ms']:.1f} ms last ({capture['last_over_first']:.2f}×) |")
+    print(f"| run-time guard, agent-session workload ({guarded['candidates']} candidates, {guarded['rows']:,} rows) | "
+          f"{guarded['guard_s']:.2f} s fingerprinting: **{guarded['share_of_steps']:.1%}** of the time running steps, "
+          f"{guarded['share_of_wall']:.1%} of the run's {guarded['wall_s']:.1f} s |")
     return 0 if speed["identical"] and memory["identical"] else 1
 
 

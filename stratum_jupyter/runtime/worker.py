@@ -102,7 +102,8 @@ class Worker:
         flags: int = 0, guard: list[str] = (),
     ) -> dict:
         reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
-                       "deleted": [], "cell_code": False, "published": False, "internal": None, "changed": []}
+                       "deleted": [], "cell_code": False, "published": False, "internal": None, "changed": [],
+                       "guard_seconds": 0.0}
         try:
             self._bind(bindings)
         except BaseException as error:  # noqa: BLE001 - e.g. a published file vanished
@@ -112,7 +113,9 @@ class Worker:
         if copy:
             namespace.update(isolation.isolate({n: namespace[n] for n in copy if n in namespace}))
         code = compile_step(tree, filename, expression, flags)
+        start = time.perf_counter()
         guarded = snapshot(namespace, guard) if guard else None  # see guard.py
+        reply["guard_seconds"] = time.perf_counter() - start
         model_selection.before_step(filename)
         start = time.perf_counter()
         value = None
@@ -126,7 +129,9 @@ class Worker:
                 reply.update(ok=False, error=StepError.from_exception(error))
         reply["seconds"] = time.perf_counter() - start
         if guarded is not None:
+            start = time.perf_counter()
             reply["changed"] = changed(namespace, guarded, outputs)
+            reply["guard_seconds"] += time.perf_counter() - start
         bound = {n: namespace[n] for n in outputs if n in namespace}
         reply["deleted"] = [n for n in outputs if n not in namespace]
         if value is not None:
