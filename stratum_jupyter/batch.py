@@ -19,7 +19,8 @@ from .memory import default_budget, parse_size
 from .plan import build_plan
 from .progress import Progress
 from .results import PipelineResult, RunResult, write_back
-from .runtime import DEFAULT_BACKEND, get_backend
+from .runtime import get_backend, resolve_backend
+from .runtime.cluster import open_cluster
 from .runtime.pool import get_pool, threads_per_worker
 from .smoke import SmokeReport, run_smoke
 from .spill import SpillStore, cache_dir
@@ -145,13 +146,14 @@ class Batch:
         self,
         jobs: int | None = None,
         timeout: float | None = None,
-        backend: str = DEFAULT_BACKEND,
+        backend: str | None = None,
         progress: str | None = None,
         memory: str | int | None = None,
         smoke: int | None = None,
         on_smoke: Callable[[SmokeReport], None] | None = None,
         cache: bool | str | os.PathLike | None = None,
         cache_size: str | int | None = None,
+        scheduler: str | None = None,
     ) -> RunResult:
         """Run every pending pipeline as one batch; returns the results of this run.
 
@@ -159,8 +161,11 @@ class Batch:
         another in capture order would leave it. ``progress``: None (quiet), "terminal"
         (a bar on stderr) or "widget" (an ipywidgets bar, in notebooks). ``memory``: budget
         such as "4GB" (default: half the machine's memory); steps that would exceed it wait.
-        ``backend``: "processes" (isolated pipelines in worker processes), "threads", "python"
-        or "dask" (see :mod:`stratum_jupyter.runtime`). ``smoke``: first run the isolated
+        ``backend``: "processes" (isolated pipelines in worker processes, the default), "threads",
+        "python" or "dask" (see :mod:`stratum_jupyter.runtime`); with "dask", isolated pipelines
+        run on the dask cluster of ``scheduler`` (an address; implies "dask") or of the kernel's
+        ``distributed.Client`` when one is connected (see :mod:`stratum_jupyter.runtime.cluster`),
+        else on dask's local threaded scheduler. ``smoke``: first run the isolated
         candidates on the first ``smoke`` rows of each file read with pandas, then everything in
         full; the result's ``.smoke`` (also passed to ``on_smoke`` as soon as it is known) says
         which failed on the sample and why (see :mod:`stratum_jupyter.smoke`).
@@ -177,11 +182,14 @@ class Batch:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         if smoke is not None and (not isinstance(smoke, int) or isinstance(smoke, bool) or smoke < 1):
             raise ValueError(f"smoke must be a positive number of rows, got {smoke!r}")
-        jobs = jobs or os.cpu_count() or 1
+        backend = resolve_backend(backend, scheduler)
         budget = parse_size(memory) if memory is not None else default_budget()
         run_plan = get_backend(backend)
         if not self.pending:
             return RunResult()
+        # a smoke run stays local: its pandas readers are cut in the processes that run it
+        cluster = open_cluster(scheduler) if backend == "dask" and self.sample_rows is None else None
+        jobs = jobs or (cluster.threads if cluster is not None else os.cpu_count()) or 1
         report = None
         if smoke is not None:
             report = run_smoke(self, smoke, jobs=jobs, timeout=timeout, backend=backend, memory=memory)
@@ -196,10 +204,12 @@ class Batch:
         if bar is not None:
             listeners.append(bar)
         workers = self._workers(jobs, budget if memory is not None else None) if backend == "processes" else None
+        if cluster is not None and any(p.isolated for p in self.pending):
+            workers = Workers(pool=cluster, threads=1, modules=[], memory_limit=None)
         exchange = _exchange_directory()
-        execution = Execution(
-            graph, self.namespace, listeners, workers, exchange, self._step_cache(cache, cache_size), kernel_flags(self.shell)
-        )
+        # steps run on a cluster are not kept: keeping them would bring every output to the kernel
+        steps = self._step_cache(cache, cache_size) if cluster is None else None
+        execution = Execution(graph, self.namespace, listeners, workers, exchange, steps, kernel_flags(self.shell))
         store = SpillStore()
         try:
             try:
@@ -219,6 +229,8 @@ class Batch:
             results = execution.finalize(stats.get("status"))
             guarded = self._rerun_unshared(graph, execution, results, run_plan, jobs, timeout, workers, exchange)
         finally:  # after finalize: pipelines collected there may still bind files
+            if cluster is not None:
+                cluster.close()
             shutil.rmtree(exchange, ignore_errors=True)
         # Kernel cells ran in the kernel namespace, and isolated cells a kernel cell followed were
         # written there before it: only the rest is written now (never a stale value over a name a

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .frontend import add_agent_options, add_cache_command_arguments, add_cache_options, add_run_options, cache_command
 from .progress import progress_kind
-from .runtime import DEFAULT_BACKEND
+from .runtime.cluster import ClusterUnavailable
 
 
 def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
@@ -39,11 +39,15 @@ def _command_run(args: argparse.Namespace) -> int:
         print("stratum run: nothing to run", file=sys.stderr)
         return 1
     notes = sys.stderr if args.json else sys.stdout  # with --json, stdout carries the document alone
-    results = batch.run(
-        jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress_kind(), memory=args.memory,
-        smoke=args.smoke, on_smoke=lambda report: print(report.text(), file=notes, flush=True),
-        cache=args.cache, cache_size=args.cache_size,
-    )
+    try:
+        results = batch.run(
+            jobs=args.jobs, timeout=args.timeout, backend=args.backend, progress=progress_kind(), memory=args.memory,
+            smoke=args.smoke, on_smoke=lambda report: print(report.text(), file=notes, flush=True),
+            cache=args.cache, cache_size=args.cache_size, scheduler=args.scheduler,
+        )
+    except (ValueError, ClusterUnavailable) as error:  # e.g. --scheduler with another backend, or unreachable
+        print(f"stratum run: error: {error}", file=sys.stderr)
+        return 2
     if args.json:
         print(results.to_json())
         return _exit_code(results)
@@ -99,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(run)
     add_agent_options(run)
     add_cache_options(run)
-    run.set_defaults(handler=_command_run, backend=DEFAULT_BACKEND)
+    run.set_defaults(handler=_command_run)  # backend None: the default, or dask with --scheduler
     cache = commands.add_parser(
         "cache", help="show or empty the persistent step cache",
         description="info: entries and size of the persistent step cache; clear: remove every entry.",

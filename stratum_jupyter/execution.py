@@ -90,6 +90,13 @@ def reads_by_version(node: Node) -> dict[str, str]:
     return {v: n for n, v in node.reads.items() if not n.startswith("@") and n not in node.outputs}
 
 
+def local_file(pool: object, path: str) -> str:
+    """What a step published to ``path``, as a file of this process: worker processes wrote it
+    there; a pool whose outputs stay elsewhere (a dask cluster, :mod:`.runtime.cluster`) fetches it."""
+    fetch = getattr(pool, "local_file", None)
+    return fetch(path) if fetch is not None else path
+
+
 class RemotePipeline:
     """An isolated pipeline whose namespace lives in a worker process.
 
@@ -166,7 +173,7 @@ class RemotePipeline:
                         self.worker.kill()
             if self.lost is None and self.worker is None:  # every step came from elsewhere: no worker needed
                 for item in self.pending:
-                    bind_published(namespace, item["path"], item["inputs"])
+                    bind_published(namespace, local_file(self.pool, item["path"]), item["inputs"])
             elif self.lost is None:
                 try:
                     reply = self._worker().request("collect", bindings=self.pending)
@@ -226,6 +233,7 @@ class Execution:
             n.id: hashlib.sha256(f"{environment}:{n.key}".encode()).hexdigest()[:32]
             for n in graph.nodes if n.kind == "exec" and n.cacheable and self.cache is not None
         }
+        self.pool = workers.pool if workers is not None else None
         self.remote: list[RemotePipeline | None] = [
             RemotePipeline(p, workers.pool, workers.threads, workers.modules, workers.memory_limit, workers.sample_rows)
             if workers is not None and p.isolated else None
@@ -476,7 +484,8 @@ class Execution:
             return True
         lineage = self.lineages[node.pipeline]
         if outcome.remote:
-            rng = bind_published(lineage.namespace, outcome.published, reads_by_version(node))  # type: ignore[arg-type]
+            published = local_file(self.pool, outcome.published)  # type: ignore[arg-type]
+            rng = bind_published(lineage.namespace, published, reads_by_version(node))
         else:
             lineage.namespace.update(outcome.bindings)
             for name in outcome.deleted:

@@ -15,6 +15,10 @@ from .runtime import BACKENDS, DEFAULT_BACKEND
 JOBS_HELP = "steps run in parallel (default: the CPU count)"
 TIMEOUT_HELP = 'per-pipeline time limit; a pipeline past it gets status "timeout" and the batch goes on (default: none)'
 BACKEND_HELP = f"executor, one of {', '.join(BACKENDS)} (default: {DEFAULT_BACKEND}; see stratum_jupyter.runtime)"
+SCHEDULER_HELP = (
+    "run the isolated cells on the dask cluster of this scheduler (e.g. tcp://10.0.0.5:8786), one task per step; "
+    "implies --backend dask, which uses the kernel's distributed.Client by itself when one is connected"
+)
 JSON_HELP = (
     "print only one JSON document on stdout: per pipeline its status, error, scores, bound names and output tail "
     "(format: README, 'JSON for agents'); the summary and the smoke report go to stderr"
@@ -74,13 +78,14 @@ def identifier(text: str) -> str:
 
 
 def add_run_options(parser, timeout: bool = True, backend: bool = True) -> None:
-    """``--jobs``, ``--timeout``, ``--memory``, ``--backend`` with their types and help."""
+    """``--jobs``, ``--timeout``, ``--memory``, ``--backend``, ``--scheduler`` with their types and help."""
     parser.add_argument("--jobs", metavar="N", type=positive_int, default=None, help=JOBS_HELP)
     if timeout:
         parser.add_argument("--timeout", metavar="SECONDS", type=positive_seconds, default=None, help=TIMEOUT_HELP)
     parser.add_argument("--memory", metavar="SIZE", type=memory_size, default=None, help=MEMORY_HELP)
     if backend:
         parser.add_argument("--backend", metavar="NAME", default=None, choices=BACKENDS, help=BACKEND_HELP)
+        parser.add_argument("--scheduler", metavar="ADDRESS", default=None, help=SCHEDULER_HELP)
 
 
 def add_agent_options(parser) -> None:

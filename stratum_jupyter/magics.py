@@ -25,10 +25,11 @@ from .memory import MEMORY_HELP
 from .progress import progress_kind
 from .results import RunResult
 from .runtime import BACKENDS, DEFAULT_BACKEND
+from .runtime.cluster import ClusterUnavailable
 
 SUBCOMMANDS = ("run", "show", "explain", "results", "clear", "status", "cache")
-_RUN = (f"%stratum run [--jobs N] [--timeout SECONDS] [--memory SIZE] [--backend {'|'.join(BACKENDS)}] [--json] "
-        "[--smoke ROWS] [--cache [DIR]] [--cache-size SIZE]")
+_RUN = (f"%stratum run [--jobs N] [--timeout SECONDS] [--memory SIZE] [--backend {'|'.join(BACKENDS)}] "
+        "[--scheduler ADDRESS] [--json] [--smoke ROWS] [--cache [DIR]] [--cache-size SIZE]")
 _CACHE = "%stratum cache info | clear [--dir DIR]"
 _CELL = "%%stratum [-n NAME] [--isolated] [--run] [--show]   (first line of a cell: capture the cell)"
 RUN_USAGE, CELL_USAGE, CACHE_USAGE = f"usage: {_RUN}", f"usage: {_CELL}", f"usage: {_CACHE}"
@@ -81,6 +82,11 @@ class StratumMagics(Magics):
     memory = Unicode(None, allow_none=True, help=f"Memory budget of %stratum run: {MEMORY_HELP}.").tag(config=True)
     backend = Enum(BACKENDS, default_value=DEFAULT_BACKEND, help="Executor of %stratum run.").tag(config=True)
     timeout = Float(None, allow_none=True, help="Per-pipeline time limit of %stratum run, in seconds (default: none).").tag(config=True)
+    scheduler = Unicode(
+        None, allow_none=True,
+        help="Address of a dask scheduler whose cluster runs the isolated cells (default of %stratum run --scheduler; "
+             "implies the dask backend).",
+    ).tag(config=True)
     cache = Unicode(
         None, allow_none=True,
         help="Directory of the persistent step cache: the default of %stratum run --cache and of %stratum cache "
@@ -138,12 +144,12 @@ class StratumMagics(Magics):
             f"batch: {plural(len(graph.pipelines), 'pipeline')}, {plural(graph.captured_steps(), 'step')}, "
             f"{graph.unique_steps()} unique"
         )
-        if args.isolated and self.backend == "processes":
+        if args.isolated and self.backend == "processes" and not self.scheduler:
             self.batch.prewarm(self.jobs)  # worker processes import the cell's libraries meanwhile
         if args.show:
             self._show()
         if args.run:
-            self._run(self.jobs, self.timeout, self.backend, self.memory, cache=self.cache)
+            self._run(self.jobs, self.timeout, None, self.memory, cache=self.cache)
 
     @no_var_expand
     @line_magic("stratum")
@@ -159,9 +165,10 @@ class StratumMagics(Magics):
             return self._run(
                 args.jobs if args.jobs is not None else self.jobs,
                 args.timeout if args.timeout is not None else self.timeout,
-                args.backend or self.backend,
+                args.backend,
                 args.memory if args.memory is not None else self.memory,
                 as_json=args.json, smoke=args.smoke, cache=self._cache_option(args.cache), cache_size=args.cache_size,
+                scheduler=args.scheduler,
             )
         if command == "cache":
             args = _parse(CACHE_PARSER.parse_argstring, rest, "%stratum cache", CACHE_USAGE)
@@ -184,9 +191,13 @@ class StratumMagics(Magics):
         return None
 
     def _run(
-        self, jobs: int | None, timeout: float | None, backend: str, memory: str | None,
+        self, jobs: int | None, timeout: float | None, backend: str | None, memory: str | None,
         as_json: bool = False, smoke: int | None = None, cache: bool | str | None = None, cache_size: str | None = None,
+        scheduler: str | None = None,
     ) -> None:
+        """``backend``, ``scheduler``: as given (None: configured); a scheduler means the dask backend."""
+        scheduler = scheduler or self.scheduler
+        backend = backend or ("dask" if scheduler else self.backend)
         if not self.batch.pending:
             raise UsageError("%stratum run: the batch is empty: capture cells with %%stratum first")
         pending = [p.name for p in self.batch.pending]
@@ -195,14 +206,14 @@ class StratumMagics(Magics):
             run = self.batch.run(
                 jobs=jobs, timeout=timeout, backend=backend, progress=progress_kind(self.shell), memory=memory,
                 smoke=smoke, on_smoke=lambda report: print(report.text(), file=notes, flush=True),
-                cache=cache, cache_size=cache_size,
+                cache=cache, cache_size=cache_size, scheduler=scheduler,
             )
         except KeyboardInterrupt:
             self.shell.user_ns["stratum_results"] = self.batch.results
             self._show_results(RunResult([self.batch.results[n] for n in pending if n in self.batch.results]), as_json)
             print("interrupted: completed pipelines were written back", file=sys.stderr)
             return
-        except ValueError as error:  # a bad value that reached Batch.run (e.g. from configuration)
+        except (ValueError, ClusterUnavailable) as error:  # a bad value (e.g. from configuration), no cluster there
             raise UsageError(f"%stratum run: {error}") from None
         self.shell.user_ns["stratum_results"] = self.batch.results
         self._show_results(run, as_json)
@@ -318,6 +329,7 @@ The defaults of run's options come from the IPython configuration, e.g. ``ipytho
   c.StratumMagics.timeout = 600     # --timeout
   c.StratumMagics.memory = "8GB"    # --memory
   c.StratumMagics.backend = "{DEFAULT_BACKEND}"  # --backend
+  c.StratumMagics.scheduler = "tcp://10.0.0.5:8786"  # --scheduler
   c.StratumMagics.cache = "~/stratum-cache"  # --cache
 
 With ``--json`` the pipelines' printed output is not replayed: stdout carries only the JSON

@@ -89,6 +89,15 @@ def routed_output(shell=None) -> Iterator[None]:
             shell.display_pub = publisher
 
 
+def route_process_output() -> None:
+    """Install the routers for the rest of this process's life (idempotent): a process that runs
+    steps on threads it does not own (a dask worker) cannot undo them safely between steps."""
+    if not isinstance(sys.stdout, _Router):
+        sys.stdout = _Router(sys.stdout, "stdout")
+    if not isinstance(sys.stderr, _Router):
+        sys.stderr = _Router(sys.stderr, "stderr")
+
+
 @contextmanager
 def capturing(output: StepOutput) -> Iterator[StepOutput]:
     """Send this thread's output to ``output`` while the block runs."""

@@ -10,7 +10,9 @@ spills; the others accept and ignore those options.
 - ``threads``: the Rust scheduler with every step on a thread of the kernel process (shared
   objects, no pickling; a crash or a stuck C call affects the kernel).
 - ``python``: a sequential reference implementation, for debugging and comparison.
-- ``dask``: dask's threaded scheduler (time limits checked between steps only).
+- ``dask``: dask's threaded scheduler (time limits checked between steps only); with a
+  ``distributed.Client`` connected in the kernel, or a scheduler address, isolated pipelines run
+  on that cluster's workers, one task per step (:mod:`.cluster`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from collections.abc import Callable
 
 BACKENDS = ("processes", "threads", "python", "dask")
 DEFAULT_BACKEND = "processes"
+
+
+def resolve_backend(backend: str | None, scheduler: str | None = None) -> str:
+    """The backend a run uses: ``backend`` as given, else "dask" when a scheduler address is
+    given (a cluster runs on the dask backend only), else the default."""
+    if scheduler is not None and backend not in (None, "dask"):
+        raise ValueError(f"a dask scheduler address needs the dask backend, not {backend!r}")
+    return backend or ("dask" if scheduler is not None else DEFAULT_BACKEND)
 
 
 def get_backend(name: str) -> Callable[..., dict]:

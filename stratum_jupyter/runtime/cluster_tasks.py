@@ -1,0 +1,146 @@
+"""What runs on the workers of a dask distributed cluster (``--backend dask`` with a client).
+
+An isolated pipeline's namespace lives on one cluster worker (:class:`PipelineState`, the result
+of its latest task); each step is a task there that takes that state and the outputs of shared
+steps other pipelines computed (pickled bytes, moved by dask), runs the statement exactly as a
+worker process does (:meth:`.worker.Worker.on_step`) and returns the state with the reply the
+kernel reads; a step other pipelines reuse keeps its outputs for a :func:`take_outputs` task,
+whose result dask moves to them. The kernel side is :mod:`.cluster`.
+
+A worker runs tasks of several pipelines, interleaved and on several threads: what a worker
+process keeps for its one pipeline travels in the state instead — the global RNG state of a
+pipeline that draws from it (restored under a lock, as the kernel's runtime threads do), its
+working directory and its cell's lines for tracebacks.
+"""
+
+from __future__ import annotations
+
+import builtins
+import linecache
+import os
+import tempfile
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..streams import route_process_output
+from .worker import Worker, rng_state, set_rng_state
+
+_RNG_LOCK = threading.Lock()  # the global RNGs are process-wide: one seeded step at a time
+_LIVE: dict[str, "PipelineState"] = {}  # token -> the pipelines living in this worker process
+
+
+class StateLost(RuntimeError):
+    """A task found no pipeline state here: its worker restarted since the pipeline started."""
+
+
+@dataclass
+class PipelineState:
+    """One isolated pipeline's namespace on a cluster worker, and what goes with it.
+
+    It never leaves its worker (its tasks are pinned there, and its namespace may hold values
+    that cannot be pickled): pickled — a task's result gathered by the kernel, or spilled by the
+    worker — it is its token, resolved back to the live state in the same worker."""
+
+    token: str
+    filename: str
+    code: str
+    cwd: str
+    namespace: dict = field(default_factory=lambda: {"__name__": "__main__", "__builtins__": builtins})
+    rng: tuple | None = None  # (numpy, random) state after its last step that used the global RNG
+    published: dict[str, bytes] = field(default_factory=dict)  # step id -> outputs not yet taken
+
+    def __reduce__(self):
+        return _resolve, (self.token,)
+
+
+def _resolve(token: str) -> "PipelineState | str":
+    return _LIVE.get(token, token)  # elsewhere (the kernel): the token alone
+
+
+def _live(result: "tuple | PipelineState") -> PipelineState:
+    state = result[0] if isinstance(result, tuple) else result
+    if not isinstance(state, PipelineState):
+        raise StateLost(f"the pipeline's namespace is not in this worker (token {state}): it restarted")
+    return state
+
+
+def start(token: str, filename: str, code: str, cwd: str) -> PipelineState:
+    """A fresh namespace for a pipeline, as a script starts."""
+    state = _LIVE[token] = PipelineState(token, filename, code, cwd)
+    return state
+
+
+def step(previous: "tuple | PipelineState", bindings: list[tuple[bytes, dict[str, str], bool]], request: dict,
+         publish_as: str | None) -> tuple[PipelineState, dict]:
+    """Bind ``bindings`` (outputs of steps that ran elsewhere: pickled bytes, the input versions
+    their references resolve to, whether they carry the RNG state), run one statement as a
+    worker process does (``request``: the arguments of :meth:`Worker.on_step` but those two),
+    and return (the state, the reply for the kernel). ``publish_as``: keep the step's outputs
+    under this id for :func:`take_outputs` (other pipelines reuse them)."""
+    state = _live(previous)
+    _enter(state)
+    uses_rng = request["rng"] or any(rng for _, _, rng in bindings)
+    with tempfile.TemporaryDirectory(prefix="stratum-step-") as scratch:
+        items = _files(scratch, bindings)
+        target = os.path.join(scratch, "outputs.pkl") if publish_as is not None else None
+        with _RNG_LOCK if uses_rng else nullcontext():
+            if uses_rng and state.rng is not None:
+                set_rng_state(state.rng)
+            reply = _worker(state).on_step(bindings=items, publish_to=target, **request)
+            if uses_rng:
+                state.rng = rng_state()
+        if target is not None and reply["published"]:
+            state.published[publish_as] = Path(target).read_bytes()
+    state.cwd = os.getcwd()  # a cell that changed directory goes on there, as a script would
+    return state, reply
+
+
+def take_outputs(result: tuple, step_id: str) -> bytes:
+    """The outputs a step published, as a value of their own: dask moves them to the workers of
+    the pipelines that reuse them."""
+    return _live(result).published.pop(step_id)
+
+
+def collect(previous: "tuple | PipelineState", bindings: list[tuple[bytes, dict[str, str], bool]]) -> dict:
+    """The pipeline's names, pickled together, and those that cannot travel (as a worker
+    process collects them), after binding the outputs reused after its last own step. The
+    pipeline then leaves this worker."""
+    state = _live(previous)
+    _enter(state)
+    try:
+        with tempfile.TemporaryDirectory(prefix="stratum-collect-") as scratch:
+            return _worker(state).on_collect(_files(scratch, bindings))
+    finally:
+        forget(state.token)
+
+
+def forget(token: str) -> None:
+    """Drop a pipeline's namespace from this worker (collected, or ended by the kernel)."""
+    _LIVE.pop(token, None)
+
+
+def _enter(state: PipelineState) -> None:
+    """Set the process up for one of the pipeline's tasks: output routed per thread, the
+    cell's lines for tracebacks, the pipeline's working directory (when it exists here)."""
+    route_process_output()
+    linecache.cache[state.filename] = (len(state.code), None, state.code.splitlines(True), state.filename)
+    if os.path.isdir(state.cwd) and os.getcwd() != state.cwd:
+        os.chdir(state.cwd)
+
+
+def _worker(state: PipelineState) -> Worker:
+    worker = Worker(connection=None)
+    worker.namespace = state.namespace
+    return worker
+
+
+def _files(directory: str, bindings: list[tuple[bytes, dict[str, str], bool]]) -> list[dict]:
+    """The bindings as a worker process receives them: files of published outputs."""
+    items = []
+    for number, (data, inputs, rng) in enumerate(bindings):
+        path = os.path.join(directory, f"binding-{number}.pkl")
+        Path(path).write_bytes(data)
+        items.append({"path": path, "inputs": inputs, "rng": rng})
+    return items
