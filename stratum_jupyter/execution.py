@@ -38,6 +38,7 @@ from .guard import Violation
 from .memory import sizeof
 from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
+from .thread_state import ThreadState
 from .streams import StepOutput, capturing
 
 #: The step cache keeps a step's outputs when recomputing them costs more than keeping them: they
@@ -213,6 +214,7 @@ class Execution:
         ``kernel_flags``: the kernel's compiler flags (its `__future__` imports), for kernel cells."""
         self.graph = graph
         self.kernel_flags = kernel_flags
+        self.kernel_state = ThreadState()  # created on the kernel's thread, carried through its cells
         self.written_back: set[int] = set()  # isolated pipelines whose names reached the kernel during the run
         self.listeners = listeners or []
         self.lock = threading.Lock()
@@ -443,15 +445,22 @@ class Execution:
         step = node.step
         namespace = lineage.namespace
         start = time.perf_counter()
+
+        def evaluate() -> None:
+            if node.lineage == KERNEL:  # notebook cells see the thread state the previous one left
+                self.kernel_state.run(lambda: self._evaluate(code, namespace, outcome, step.is_last_expression))
+            else:
+                self._evaluate(code, namespace, outcome, step.is_last_expression)
+
         with capturing(outcome.output):
             if node.rng:
                 with _RNG_LOCK:
                     self._restore_rng(lineage)
-                    self._evaluate(code, namespace, outcome, step.is_last_expression)
+                    evaluate()
                     if lineage.rng is not None or step.rng_seed:
                         lineage.rng = (np.random.get_state(), random.getstate())
             else:
-                self._evaluate(code, namespace, outcome, step.is_last_expression)
+                evaluate()
         outcome.seconds = time.perf_counter() - start
 
     @staticmethod
@@ -601,6 +610,7 @@ class Execution:
         limit, interrupt) gets that status; pipelines never reached are cancelled."""
         with self.lock:
             self.closed = True  # from here on, calls the runtime abandoned change nothing
+        self.kernel_state.restore()  # finalize runs on the kernel's thread
         for node_id, status in enumerate(node_status or []):
             node = self.graph.nodes[node_id]
             if status in ("timeout", "cancelled") and node.pipeline >= 0:

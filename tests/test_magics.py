@@ -388,3 +388,55 @@ def test_run_cache_options_reach_the_batch(shell, tmp_path):
         run(shell, f"%%stratum -n q{i} --isolated\nx = {i}\n")
         assert "(1 ok)" in run(shell, "%stratum run" + BACKEND + options).stdout
     assert [c["cache"] for c in calls[3:]] == [str(tmp_path / "configured")] * 2 + [str(tmp_path / "given")]
+
+
+THREAD_STATE_CELLS = [
+    "import decimal\nimport numpy as np\nimport sklearn\nsklearn.set_config(transform_output='pandas')\n"
+    "previous_err = np.seterr(divide='raise')\ndecimal.getcontext().prec = 6\n",
+    "import pandas as pd\nfrom sklearn.preprocessing import StandardScaler\n"
+    "scaled_kind = type(StandardScaler().fit_transform(pd.DataFrame({'a': [1.0, 2.0, 4.0]}))).__name__\n"
+    "seventh = str(decimal.Decimal(1) / decimal.Decimal(7))\n"
+    "try:\n    np.array([1.0]) / 0\n    divide = 'ignored'\nexcept FloatingPointError:\n    divide = 'raised'\n",
+]
+
+
+@pytest.fixture
+def thread_state():
+    """The test thread's scikit-learn configuration, numpy error state and decimal context,
+    restored afterwards (the cells under test change them, as a notebook's cells do)."""
+    import decimal
+
+    import numpy as np
+    import sklearn
+
+    config, err, context = sklearn.get_config(), np.geterr(), decimal.getcontext().copy()
+    yield lambda: (sklearn.get_config()["transform_output"], np.geterr()["divide"], decimal.getcontext().prec)
+    sklearn.set_config(**config)
+    np.seterr(**err)
+    decimal.setcontext(context)
+
+
+@pytest.mark.parametrize("backend", ["processes", "threads", "python"])
+def test_thread_state_carries_from_cell_to_cell_and_back_to_the_kernel(shell, thread_state, backend):
+    """sklearn.set_config, np.seterr and the decimal context are per-thread: set in one notebook
+    cell they hold in the next and in the kernel afterwards, whichever thread ran the cells."""
+    if backend != "python" and not HAS_NATIVE:
+        pytest.skip("Rust extension not built")
+    initial = thread_state()
+    plain, _ = run_cells_plainly([(code, False) for code in THREAD_STATE_CELLS])
+    expected_after = thread_state()
+    import decimal
+
+    import numpy as np
+    import sklearn
+
+    sklearn.set_config(transform_output=initial[0])
+    np.seterr(divide=initial[1])
+    decimal.getcontext().prec = initial[2]
+    for index, code in enumerate(THREAD_STATE_CELLS):
+        run(shell, f"%%stratum -n state{index}\n{code}")
+    run(shell, f"%stratum run --backend {backend}")
+    assert {n: shell.user_ns[n] for n in ("scaled_kind", "seventh", "divide")} == {
+        "scaled_kind": "DataFrame", "seventh": "0.142857", "divide": "raised"}
+    assert {n: shell.user_ns[n] for n in ("scaled_kind", "seventh", "divide")} == {n: plain[n] for n in ("scaled_kind", "seventh", "divide")}
+    assert thread_state() == expected_after == ("pandas", "raise", 6)
