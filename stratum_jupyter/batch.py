@@ -249,6 +249,7 @@ class Batch:
             cache_hits=execution.cache_hits,
             fold_fits=sum(1 for e in execution.fold_events if e.kind == "fit"),
             fold_reuses=sum(1 for e in execution.fold_events if e.kind == "reuse"),
+            fold_transform_reuses=sum(1 for e in execution.fold_events if e.kind == "transform-reuse"),
             memory_budget=budget,
         )
         run.stats["guard"] = guarded

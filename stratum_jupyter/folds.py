@@ -143,7 +143,8 @@ def _feed_values(digest, values) -> None:
 
 @dataclass
 class FoldEvent:
-    """One fold node needed by one pipeline: ``fit`` (computed here) or ``reuse`` (loaded)."""
+    """One fold node needed by one pipeline: ``fit`` (computed here) or ``reuse`` (loaded), and
+    ``transform`` / ``transform-reuse`` for a transform of a shared fit's state."""
 
     key: str
     spec: str  # the estimator part of the key: same spec, different data = another fold
@@ -207,7 +208,7 @@ class FoldStore:
         with self._events_lock:
             if event.kind == "fit":
                 self.fits += 1
-            else:
+            elif event.kind == "reuse":
                 self.reuses += 1
             with open(self.directory / f"events-{os.getpid()}.jsonl", "a", encoding="utf-8") as events:
                 events.write(line)
@@ -231,22 +232,28 @@ def read_events(directory: str | os.PathLike) -> list[FoldEvent]:
 
 @dataclass
 class FoldSharing:
-    """The fold nodes of one estimator spec in a run: how many inputs (folds, grid points'
-    data, refits), how often they were fitted and reused, and by which pipelines."""
+    """The fold nodes of one estimator spec in a run: how many inputs it was fitted on (folds,
+    grid points' data, refits), how often those fits ran and were reused, the same for the
+    transforms of its fitted states (the validation rows of each fold), and which pipelines."""
 
     label: str
     inputs: int
     fits: int
     reuses: int
     pipelines: list[str]
+    transforms: int = 0
+    transform_reuses: int = 0
 
     def describe(self) -> str:
         """``ColumnTransformer(StandardScaler) fit+transform: 5 folds, shared by 4 candidates …``"""
         from .frontend import plural
 
         names = ", ".join(self.pipelines[:6]) + (", …" if len(self.pipelines) > 6 else "")
-        return (f"{self.label} fit+transform: {plural(self.inputs, 'fold')}, shared by "
+        text = (f"{self.label} fit+transform: {plural(self.inputs, 'fold')}, shared by "
                 f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.fits} run, {self.reuses} reused")
+        if self.transforms or self.transform_reuses:
+            text += f"; transform: {self.transforms} run, {self.transform_reuses} reused"
+        return text
 
 
 def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharing]:
@@ -255,14 +262,13 @@ def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharin
     groups: dict[str, FoldSharing] = {}
     keys: dict[str, set[str]] = {}
     order = {name: i for i, name in enumerate(names.values())}
+    counters = {"fit": "fits", "reuse": "reuses", "transform": "transforms", "transform-reuse": "transform_reuses"}
     for event in sorted(events, key=lambda e: order.get(names.get(e.pipeline, e.pipeline), len(order))):
         group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, []))
-        keys.setdefault(event.spec, set()).add(event.key)
-        group.inputs = len(keys[event.spec])
-        if event.kind == "fit":
-            group.fits += 1
-        else:
-            group.reuses += 1
+        if event.kind in ("fit", "reuse"):
+            keys.setdefault(event.spec, set()).add(event.key)
+            group.inputs = len(keys[event.spec])
+        setattr(group, counters[event.kind], getattr(group, counters[event.kind]) + 1)
         name = names.get(event.pipeline, event.pipeline)
         if name not in group.pipelines:
             group.pipelines.append(name)

@@ -40,6 +40,7 @@ import threading
 import time
 import types
 import warnings
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -68,6 +69,11 @@ _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None))
 _COMPLEX_WARNING = getattr(getattr(np, "exceptions", np), "ComplexWarning", Warning)
 _lock = threading.Lock()
 _nested = threading.local()  # depth of prefix fits being computed on this thread
+_original_split = None  # sklearn.model_selection._validation._safe_split
+_local = threading.local()  # per thread: .base and .derived fingerprints of the current statement
+#: Transformers holding a shared fit's state: instance → (fit key, spec, label, its attributes).
+_fitted: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_transform_originals: dict[type, types.FunctionType] = {}  # classes whose transform is routed
 _original = None  # sklearn.pipeline._fit_transform_one as scikit-learn defines it
 _store: FoldStore | None = None
 _module_by_file: dict[str, types.ModuleType | None] = {}
@@ -103,6 +109,7 @@ def before_step(pipeline: str) -> None:
     it (the step may use scikit-learn loaded by an earlier one) and name the pipeline this thread
     runs a step of (fold events are recorded under it)."""
     store = _store
+    _local.base, _local.derived = {}, {}  # fingerprints hold for one statement (data may change after)
     if store is not None:
         store.pipeline = pipeline
         ensure_installed()
@@ -124,7 +131,20 @@ def ensure_installed() -> bool:
         if getattr(module, "_fit_transform_one", None) is current:
             _original = current
             module._fit_transform_one = _fit_transform_one
+    _install_split()
     return True
+
+
+def _install_split() -> None:
+    """Name the rows ``_fit_and_score`` splits off by where they came from (see :func:`_safe_split`)."""
+    global _original_split
+    module = sys.modules.get("sklearn.model_selection._validation")
+    current = getattr(module, "_safe_split", None) if module is not None else None
+    if current is None or current is _safe_split or _original_split not in (None, current):
+        return
+    with _lock:
+        _original_split = current
+        module._safe_split = _safe_split
 
 
 def uninstall() -> None:
@@ -135,6 +155,13 @@ def uninstall() -> None:
         module = sys.modules.get("sklearn.pipeline")
         if module is not None and _original is not None and getattr(module, "_fit_transform_one", None) is _fit_transform_one:
             module._fit_transform_one = _original
+        validation = sys.modules.get("sklearn.model_selection._validation")
+        if validation is not None and getattr(validation, "_safe_split", None) is _safe_split:
+            validation._safe_split = _original_split
+        for cls, original in _transform_originals.items():
+            cls.transform = original
+        _transform_originals.clear()
+        _fitted.clear()
 
 
 # -- the memoized prefix fit -------------------------------------------------------------------
@@ -148,10 +175,31 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
         return original(transformer, X, y, weight, message_clsname, message, params)
     try:
         spec, label, refs = _estimator_spec(transformer)
-        key = _digest((spec, fingerprint(X), fingerprint(y), repr(weight)))
+        key = _digest((spec, _fingerprint(X), _fingerprint(y), repr(weight)))
     except (_Unsafe, NotFingerprintable):
         return original(transformer, X, y, weight, message_clsname, message, params)
 
+    def pack(result) -> object:
+        Xt, fitted = result
+        return (Xt, _fitted_state(transformer)) if fitted is transformer else None
+
+    call = lambda: original(transformer, X, y, weight, message_clsname, message, params)  # noqa: E731
+    result, payload, seconds = _shared(store, key, call, pack, refs)
+    if payload is None:  # computed here
+        store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, "fit", seconds))
+        _remember_fitted(result[1], key, spec, label)
+        return result
+    Xt, state = payload
+    _set_fitted_state(transformer, state)
+    store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, "reuse", seconds))
+    _remember_fitted(transformer, key, spec, label)
+    return Xt, transformer
+
+
+def _shared(store: FoldStore, key: str, call, pack, refs: Mapping[str, object]) -> tuple[object, object, float]:
+    """Run ``call()`` once per ``key`` in the run: ``(result, None, seconds)`` when it ran here
+    (``pack(result)`` is kept for the others, if worth it), ``(None, payload, seconds)`` with what
+    another caller kept. Either way the warnings it raised are raised again here."""
     computed: list = []
 
     def compute() -> tuple[object, bytes | None]:
@@ -162,7 +210,7 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
                 warnings.simplefilter("always")
                 _nested.depth = getattr(_nested, "depth", 0) + 1
                 try:
-                    Xt, fitted = original(transformer, X, y, weight, message_clsname, message, params)
+                    result = call()
                 finally:
                     _nested.depth -= 1
                     caught = [(w.message, w.category, w.filename, w.lineno) for w in log]
@@ -171,30 +219,91 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
             raise
         seconds = time.perf_counter() - start
         computed.append((caught, seconds))
-        data = None
-        if fitted is transformer:
+        payload, data = pack(result), None
+        if payload is not None:
             try:
-                data = transfer.dumps((Xt, _fitted_state(transformer), caught), refs)
-            except Exception:  # noqa: BLE001 - an unpicklable fit result is simply not shared
+                data = transfer.dumps((payload, caught), refs)
+            except Exception:  # noqa: BLE001 - an unpicklable result is simply not shared
                 data = None
             from .execution import worth_keeping
 
             if data is not None and not worth_keeping(seconds, len(data)):
                 data = None
-        return (Xt, fitted), data
+        return result, data
 
     start = time.perf_counter()
     result, data = store.get_or_compute(key, compute)
-    if data is None:  # computed here
+    if data is None:
         caught, seconds = computed[0]
         _replay(caught)
-        store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, "fit", seconds))
-        return result
-    Xt, state, caught = transfer.loads(data, refs)
-    _set_fitted_state(transformer, state)
+        return result, None, seconds
+    payload, caught = transfer.loads(data, refs)
     _replay(caught)
-    store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, "reuse", time.perf_counter() - start))
-    return Xt, transformer
+    return None, payload, time.perf_counter() - start
+
+
+# -- the memoized transform of a shared fit ----------------------------------------------------
+def _remember_fitted(transformer, key: str, spec: str, label: str) -> None:
+    """Transforms by ``transformer`` (a Pipeline's predict, score, …) are shared while it keeps
+    exactly the state this fit gave it: every attribute the same object (a refit, set_params or
+    set_output replaces one)."""
+    cls = type(transformer)
+    if not _patch_transform(cls):
+        return
+    with _lock:
+        try:
+            _fitted[transformer] = (key, spec, label, _attributes(transformer))
+        except TypeError:  # not weakly referenceable
+            pass
+
+
+def _attributes(transformer) -> dict[str, object]:
+    return {k: v for k, v in vars(transformer).items() if k not in _TRANSIENT_ATTRIBUTES}
+
+
+def _patch_transform(cls: type) -> bool:
+    """Route ``cls.transform`` through :func:`_transform` (once per class; a class that inherits
+    its transform, or defines it as something else than a function, is left alone)."""
+    if cls in _transform_originals:
+        return True
+    original = cls.__dict__.get("transform")
+    if not isinstance(original, types.FunctionType):
+        return False
+
+    def transform(self, X, *args, **kwargs):
+        return _transform(original, self, X, args, kwargs)
+
+    transform.__wrapped__ = original  # type: ignore[attr-defined]
+    for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(transform, attribute, getattr(original, attribute))
+    with _lock:
+        if cls not in _transform_originals:
+            _transform_originals[cls] = original
+            cls.transform = transform
+    return True
+
+
+def _transform(original, transformer, X, args: tuple, kwargs: dict):
+    """``transformer.transform(X)``, shared through the fold store when the transformer holds a
+    shared fit's state unchanged (see :func:`_remember_fitted`)."""
+    store = _store
+    entry = _fitted.get(transformer) if store is not None else None
+    if entry is None or args or kwargs or getattr(_nested, "depth", 0) or _errors_on_warnings():
+        return original(transformer, X, *args, **kwargs)
+    fit_key, spec, label, state = entry
+    current = _attributes(transformer)
+    if len(current) != len(state) or any(current.get(k) is not v for k, v in state.items()):
+        return original(transformer, X, *args, **kwargs)
+    try:
+        from sklearn import get_config
+
+        key = _digest((fit_key, "transform", _fingerprint(X), _describe(get_config(), 0)))
+    except (_Unsafe, NotFingerprintable):
+        return original(transformer, X, *args, **kwargs)
+    result, payload, seconds = _shared(store, key, lambda: original(transformer, X), lambda out: out, {})
+    kind = "transform" if payload is None else "transform-reuse"
+    store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, kind, seconds))
+    return result if payload is None else payload
 
 
 def spec_id(spec: str) -> str:
@@ -211,6 +320,67 @@ def _errors_on_warnings() -> bool:
     numpy's ComplexWarning, which scikit-learn's input validation turns into an error for a
     moment: with steps on threads, another thread's filters are seen too.)"""
     return any(f[0] == "error" and not issubclass(f[2], _COMPLEX_WARNING) for f in list(warnings.filters))
+
+
+# -- fingerprints of fold data -----------------------------------------------------------------
+def _safe_split(estimator, X, y, indices, train_indices=None):
+    """``sklearn.utils.metaestimators._safe_split`` as ``_fit_and_score`` calls it; the rows it
+    returns are named by the data they come from and the indices (content fingerprints of the
+    whole data, taken once per statement), so the fits and transforms keyed by them need not
+    digest every fold's rows again. A name is used once: by the first fit or transform of those
+    rows, before anything else can change them."""
+    X_sub, y_sub = _original_split(estimator, X, y, indices, train_indices)
+    if _store is None or getattr(_nested, "depth", 0):
+        return X_sub, y_sub
+    try:
+        from sklearn.utils._tags import get_tags
+
+        where = (_index_digest(indices), _index_digest(train_indices), bool(get_tags(estimator).input_tags.pairwise))
+        _derive(X_sub, ("split", _base_fingerprint(X), where))
+        if y is not None:
+            _derive(y_sub, ("split", _base_fingerprint(y), where[0]))
+    except (NotFingerprintable, TypeError, AttributeError, ImportError):
+        pass
+    return X_sub, y_sub
+
+
+def _index_digest(indices) -> str | None:
+    if indices is None:
+        return None
+    array = np.asarray(indices)
+    return f"{array.dtype.str}{array.shape}:" + hashlib.sha1(np.ascontiguousarray(array).data).hexdigest()
+
+
+def _base_fingerprint(value) -> str:
+    """The content fingerprint of ``value``, computed once per statement and thread."""
+    cache = getattr(_local, "base", None)
+    if cache is None:
+        return fingerprint(value)
+    hit = cache.get(id(value))
+    if hit is not None and hit[0]() is value:
+        return hit[1]
+    digest = fingerprint(value)
+    try:
+        cache[id(value)] = (weakref.ref(value), digest)
+    except TypeError:  # not weakly referenceable: digested each time
+        pass
+    return digest
+
+
+def _derive(value, origin: tuple) -> None:
+    derived = getattr(_local, "derived", None)
+    if derived is not None:
+        derived[id(value)] = (weakref.ref(value), "derived:" + _digest(origin))
+
+
+def _fingerprint(value) -> str:
+    """The name :func:`_safe_split` gave ``value`` (once), else its content fingerprint."""
+    derived = getattr(_local, "derived", None)
+    if derived:
+        entry = derived.pop(id(value), None)
+        if entry is not None and entry[0]() is value:
+            return entry[1]
+    return fingerprint(value)
 
 
 # -- what determines a fit ---------------------------------------------------------------------

@@ -353,3 +353,26 @@ def test_unsafe_estimators_are_recognised() -> None:
     with pytest.raises(model_selection._Unsafe):  # fitted before, and not known to reset on refit
         spec(fitted)
 
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_validation_transforms_of_a_shared_fit_are_shared(backend: str) -> None:
+    """Scoring a fold transforms its validation rows with the fold's fitted prefix: the second
+    candidate reuses those transforms too."""
+    result = run_and_compare(cells(FORMS["cross_val_score"][0]), backend)
+    assert result.stats["fold_transform_reuses"] == 5
+    assert "transform: 5 run, 5 reused" in result.batch.explain()
+
+
+def test_transform_after_the_state_changed_is_not_shared() -> None:
+    """set_output after the fit, or a refit outside the store, gives the transformer other
+    attributes: its transforms run as scikit-learn's again, and equal plain execution."""
+    body = (
+        "pipe.fit(X, y)\nprep = pipe.named_steps['pre']\nbefore = prep.transform(X.iloc[:50])\n"
+        "prep.set_output(transform='pandas')\nafter_output = prep.transform(X.iloc[:50])\n"
+        "prep.fit(X.iloc[:100], y.iloc[:100])\nafter_refit = prep.transform(X.iloc[:50])\n"
+    )
+    dense = DATA.replace('OneHotEncoder(handle_unknown="ignore")', 'OneHotEncoder(handle_unknown="ignore", sparse_output=False)')
+    result = run_and_compare(cells(body, data=dense), "threads")
+    assert result.stats["fold_transform_reuses"] == 1  # `before` only
+    assert isinstance(result["cand_1"].namespace["after_output"], pd.DataFrame)
