@@ -80,7 +80,7 @@ def _fingerprint(value: object, depth: int) -> tuple:
         return _array(value)
     kind = type(value)
     module = kind.__module__
-    if module.startswith("pandas."):
+    if module.split(".")[0] == "pandas":  # DataFrame and Series say "pandas", not "pandas.core…"
         frame = _pandas(value, depth)
         if frame is not None:
             return frame
