@@ -376,3 +376,19 @@ def test_transform_after_the_state_changed_is_not_shared() -> None:
     result = run_and_compare(cells(body, data=dense), "threads")
     assert result.stats["fold_transform_reuses"] == 1  # `before` only
     assert isinstance(result["cand_1"].namespace["after_output"], pd.DataFrame)
+
+
+def test_california_workload_shares_its_preprocessing_folds(tmp_path, monkeypatch) -> None:
+    """The benchmark's four candidates, batched: each fold's scaling is fitted once for all four
+    and its validation rows transformed once; every candidate equals plain execution."""
+    from stratum_jupyter.bench.generators import generate
+
+    workload = generate("california", rows=10_000, scripts=4, seed=3)  # 1,032 rows
+    workload.write(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    candidates = {s.name: s.code for s in workload.scripts}
+    assert len(candidates) == 4 and workload.warm
+    result = run_and_compare(candidates, "processes")
+    assert (result.stats["fold_fits"], result.stats["fold_reuses"]) == (5, 15)
+    assert result.stats["fold_transform_reuses"] == 15
+    assert [s.label for s in result.batch.fold_sharing] == ["ColumnTransformer(StandardScaler)"]

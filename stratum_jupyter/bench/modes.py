@@ -188,6 +188,8 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
             meta = _child([*how, *out, *map(str, scripts)], cwd=workdir, env=env,
                           meta=scratch / f"meta_{mode}.json", log=log)
             run.wall_seconds = time.perf_counter() - t0
+            if workload.warm and "run_seconds" in meta:  # from the first script on, in the child
+                run.wall_seconds = float(meta["run_seconds"])
             _merge(run, meta)
     finally:
         if cache_dir is not None:
