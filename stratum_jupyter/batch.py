@@ -189,7 +189,7 @@ class Batch:
             return RunResult()
         # a smoke run stays local: its pandas readers are cut in the processes that run it
         cluster = open_cluster(scheduler) if backend == "dask" and self.sample_rows is None else None
-        jobs = jobs or (cluster.threads if cluster is not None else os.cpu_count()) or 1
+        jobs = jobs or (cluster.jobs if cluster is not None else os.cpu_count()) or 1
         report = None
         if smoke is not None:
             report = run_smoke(self, smoke, jobs=jobs, timeout=timeout, backend=backend, memory=memory)

@@ -169,6 +169,8 @@ def test_tree_pss_counts_child_processes() -> None:
 def test_mode_seconds_exclude_capture_and_setup() -> None:
     assert ModeRun(wall_seconds=10.0, capture_seconds=1.0, setup_seconds=2.5).seconds == 6.5
     assert MODES["f"].applies_to("aide") and not MODES["f"].applies_to("grid")
+    assert MODES["dask-distributed"].applies_to("agent-session")
+    assert not MODES["dask-distributed"].applies_to("aide")
 
 
 def _fake_outcome(name: str) -> WorkloadOutcome:
@@ -239,7 +241,8 @@ def test_smoke_modes_abc(tmp_path: Path) -> None:
 
 def test_smoke_modes_def(tmp_path: Path) -> None:
     pytest.importorskip("stratum_jupyter._native")
-    report = _smoke(tmp_path, "b,d,e,f")
+    pytest.importorskip("distributed")
+    report = _smoke(tmp_path, "b,d,e,f,dask-distributed")
     assert report["workloads"]["aide"]["thread_env"] == {}      # library default threads
 
 

@@ -121,3 +121,30 @@ def test_scheduler_address_selects_the_cluster(client, tmp_path):
     proc = subprocess.run([*cli, "--scheduler", client.scheduler.address, "--backend", "threads"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "dask backend" in proc.stderr
+
+
+def test_magic_scheduler_option_and_notebook_cells_in_the_kernel(client):
+    """``%stratum run --scheduler ADDRESS``: isolated cells on the cluster, a notebook cell in the
+    kernel after them sees their names (written back in capture order); misuse is a UsageError."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance(history_length=0)
+    shell.history_manager.enabled = False
+    try:
+        shell.run_cell("%load_ext stratum_jupyter")
+        with capture_output():
+            shell.run_cell("%%stratum -n remote --isolated\nimport os\nvalues = [1, 2, 3]\nwhere = os.getpid()\n")
+            shell.run_cell("%%stratum -n local\nimport os\ntotal = sum(values)\nhere = os.getpid()\n")
+            result = shell.run_cell(f"%stratum run --scheduler {client.scheduler.address}")
+        assert result.error_in_exec is None, result.error_in_exec
+        ns = shell.user_ns
+        assert ns["where"] in worker_pids(client) and ns["here"] == os.getpid()
+        assert ns["total"] == 6 and ns["stratum_results"]["local"].status == "ok"
+        with capture_output():
+            shell.run_cell("%%stratum --isolated\nx = 1\n")
+            misuse = shell.run_cell(f"%stratum run --scheduler {client.scheduler.address} --backend threads")
+        assert type(misuse.error_in_exec).__name__ == "UsageError" and "dask backend" in str(misuse.error_in_exec)
+    finally:
+        InteractiveShell.clear_instance()

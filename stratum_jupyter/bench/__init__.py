@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated subset of {','.join(WORKLOADS)}")
     parser.add_argument("--modes", default=None,
                         help=f"comma-separated subset of {','.join(MODES)} (default: all; "
-                             "d-f are skipped with a warning when the engine is not built; "
+                             "d-f and dask-distributed are skipped with a warning when the engine is not built; "
                              "f runs on aide only)")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
 
@@ -91,7 +91,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         reason = engine_missing()
         if reason is not None:
             if args.modes:  # asked for explicitly: a clear error
-                print(f"stratum bench: error: modes d-f need the engine: {reason}",
+                print(f"stratum bench: error: modes d-f and dask-distributed need the engine: {reason}",
                       file=sys.stderr)
                 return 2
             skipped = {m: reason for m in modes if MODES[m].needs_engine}

@@ -8,6 +8,7 @@ import the engine. Usage::
     child.py magics --meta META [--out DIR] [--jobs N] [--warm-openmp] SCRIPT...  # (d)-(f)
     child.py exec|magics --warm ...   # a warm start: libraries (and workers) ready, untimed
     child.py exec|magics --meta META [--out DIR] --rounds PLAN [--cache DIR]  # agent-rounds
+    child.py magics --cluster N ...   # dask-distributed: --backend dask on a LocalCluster of N
 
 The working directory is the workload's data directory. Each script runs like
 ``python SCRIPT`` would (``__name__ == "__main__"``, fresh namespace, ``sys.argv[0]``), its
@@ -19,6 +20,8 @@ on the main thread, as a kernel that used them before the batch; its time is rep
 ``setup_seconds``. ``--warm`` first imports the libraries the scripts import (``magics``: also
 loads the extension and runs a throwaway batch importing them, so the worker processes are up
 and warm), as in a kernel that already worked, and reports that time as ``setup_seconds`` too.
+``--cluster N`` starts a LocalCluster of N worker processes with its client first (untimed, as
+``setup_seconds``) and runs the batch with ``--backend dask`` on it (:func:`start_cluster`).
 ``run_seconds`` in META is the time from the set-up to the last result (with the set-up and the
 time saving records, both reported apart): a ``--warm`` workload is timed by it, without the
 interpreter's start and the workers' teardown at exit, which are no part of a warm kernel's run.
@@ -249,11 +252,25 @@ def _stratum_batch(shell, cell, named: list[tuple[str, Path]], out: Path | None,
     return summary
 
 
-def run_magics(paths: list[Path], jobs: int | None, out: Path | None) -> dict:
-    """Modes (d)-(f): capture every script with ``%%stratum --isolated``, then ``%stratum run``."""
+def run_magics(paths: list[Path], jobs: int | None, out: Path | None, run_options: str = "") -> dict:
+    """Modes (d)-(f) and dask-distributed: capture every script with ``%%stratum --isolated``,
+    then ``%stratum run`` (with ``run_options``)."""
     shell, cell = _stratum_shell(jobs)
     cell("%load_ext stratum_jupyter")
-    return _stratum_batch(shell, cell, [(p.stem, p) for p in paths], out)
+    return _stratum_batch(shell, cell, [(p.stem, p) for p in paths], out, run_options)
+
+
+def start_cluster(workers: int):
+    """A ``distributed.LocalCluster`` of ``workers`` single-threaded worker processes and its
+    client, the kernel's default one (what ``--backend dask`` finds), with the libraries the
+    scripts use imported on the workers, as on a cluster that served earlier work."""
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    client.run(lambda: [__import__(m) for m in ("numpy", "pandas", "sklearn.ensemble")])
+    return cluster, client
 
 
 def run_rounds(how: str, rounds: list[dict], out: Path | None, jobs: int | None,
@@ -311,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warm", action="store_true", help="libraries and workers ready, untimed")
     parser.add_argument("--rounds", type=Path, help="JSON list of {label, scripts}: run rounds")
     parser.add_argument("--cache", type=Path, help="the step cache directory of --rounds magics")
+    parser.add_argument("--cluster", type=int, metavar="N", help="magics on a LocalCluster of N workers")
     args = parser.parse_intermixed_args(argv)  # SCRIPT... may follow options (nargs="*")
     paths = [p.resolve() for p in args.scripts]
     setup: dict = {}
@@ -323,17 +341,25 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         warm_start(args.how, paths, args.jobs)
         setup["setup_seconds"] = setup.get("setup_seconds", 0.0) + time.perf_counter() - t0
+    if args.cluster:
+        t0 = time.perf_counter()
+        setup["cluster"] = start_cluster(args.cluster)  # kept alive for the run, closed at exit
+        setup["setup_seconds"] = setup.get("setup_seconds", 0.0) + time.perf_counter() - t0
     if args.rounds is not None:
         summary = run_rounds(args.how, json.loads(args.rounds.read_text()), args.out, args.jobs,
                              args.cache)
     elif args.how == "exec":
         summary = run_exec(paths, args.out)
     else:
-        summary = run_magics(paths, args.jobs, args.out)
+        summary = run_magics(paths, args.jobs, args.out, "--backend dask" if args.cluster else "")
+    cluster = setup.pop("cluster", None)
     summary["run_seconds"] = time.perf_counter() - started
     summary.update(setup)
     summary["maxrss_kb"] = peak_rss_kb()
     args.meta.write_text(json.dumps(summary))
+    if cluster is not None:
+        cluster[1].close()
+        cluster[0].close()
     return 0
 
 

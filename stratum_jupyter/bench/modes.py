@@ -33,6 +33,8 @@ CHILD_TIMEOUT = 4 * 3600
 #: (every core), as agents run LightGBM/XGBoost, because sharing the cores between concurrent
 #: steps is the runtime's job (DESIGN.md §3) and pinning here would hide exactly that.
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: Worker processes of the dask-distributed mode's LocalCluster (one thread each): the cores.
+CLUSTER_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ MODES: dict[str, Mode] = {m.key: m for m in (
          "as (d), in a kernel that first fitted small LightGBM, XGBoost and "
          "HistGradientBoosting models on its main thread (GNU OpenMP then slows fits on other "
          "threads); that warm-up is not timed", True, workloads=("aide",)),
+    Mode("dask-distributed", "%%stratum --backend dask on a 2-worker LocalCluster",
+         "as (d), with a `distributed.Client` of a `LocalCluster` of 2 single-threaded worker "
+         "processes connected in the kernel (started before the batch, not timed) and "
+         "`%stratum run --backend dask`: every step a task on the cluster", True,
+         workloads=("agent-session",)),
 )}
 
 
@@ -182,6 +189,8 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
                 how += ["--jobs", "1"]
             if mode == "f":
                 how += ["--warm-openmp"]
+            if mode == "dask-distributed":
+                how += ["--cluster", str(CLUSTER_WORKERS)]
             if workload.warm:
                 how += ["--warm"]
             t0 = time.perf_counter()

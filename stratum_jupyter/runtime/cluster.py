@@ -94,9 +94,11 @@ class ClusterPool:
                 for address, info in self.client.scheduler_info()["workers"].items()}
 
     @property
-    def threads(self) -> int:
-        """Threads of the whole cluster: how many pipelines may have a step running at once."""
-        return max(1, sum(self.workers().values()))
+    def jobs(self) -> int:
+        """Steps in flight by default: two per cluster thread. A pipeline's steps run on its own
+        worker, so with one per thread a worker would idle whenever the steps in flight belong
+        to pipelines of another worker; the second keeps one queued on each."""
+        return 2 * max(1, sum(self.workers().values()))
 
     # -- the pool's interface (see .pool.WorkerPool) --------------------------------------------
     def acquire(self, threads: int, modules: list[str]) -> "ClusterWorker":
