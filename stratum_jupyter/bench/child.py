@@ -248,7 +248,7 @@ def _stratum_batch(shell, cell, named: list[tuple[str, Path]], out: Path | None,
         if out is not None:
             summary["capture_seconds"] += save_record(
                 out, name, str(res.status), dict(res.namespace or {}),
-                str(res.stdout or ""), str(getattr(res, "error", "") or ""))
+                str(res.stdout or ""), str(getattr(res, "error", "") or getattr(res, "cause", "") or ""))
     return summary
 
 
