@@ -89,9 +89,11 @@ class ClusterPool:
         self.forgets: list = []  # futures of tasks dropping namespaces of pipelines that ended early
 
     def workers(self) -> dict[str, int]:
-        """Address -> threads of the workers connected now."""
-        return {address: info.get("nthreads", 1)
-                for address, info in self.client.scheduler_info()["workers"].items()}
+        """Address -> threads of the workers connected now, asked of the scheduler. Not
+        ``client.scheduler_info()``: the client refreshes that shared copy in the background
+        without the workers, so a read racing with the refresh saw none (and a pipeline's worker
+        seemed to have left)."""
+        return dict(self.client.nthreads())
 
     @property
     def jobs(self) -> int:
