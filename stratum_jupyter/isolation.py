@@ -30,7 +30,8 @@ def isolate(values: dict[str, object]) -> dict[str, object]:
 
 
 def _is_pandas(value: object) -> bool:
-    return type(value).__module__.startswith("pandas.") and type(value).__name__ in ("DataFrame", "Series")
+    # DataFrame and Series report their module as "pandas" (the public one), not "pandas.core..."
+    return type(value).__module__.split(".")[0] == "pandas" and type(value).__name__ in ("DataFrame", "Series")
 
 
 def _copy_on_write() -> bool:

@@ -34,7 +34,7 @@ def _round(client, label: str, cells: list[tuple[str, str]], cache) -> dict:
     for name, code in cells:
         reply, text = execute(client, f"%%stratum --isolated -n {label}_{name}\n{code}")
         assert reply["status"] == "ok", text
-    reply, text = execute(client, f"%stratum run --cache {cache}", timeout=600)
+    reply, text = execute(client, f"%stratum run --cache {cache}", timeout=1800)  # generous: a loaded machine
     assert reply["status"] == "ok", text
     reply, text = execute(client, "import json; print(json.dumps(stratum_results.stats))")
     assert reply["status"] == "ok", text

@@ -149,7 +149,11 @@ def test_batch_matches_plain(corpus_rows, path: Path):
 
 def test_check_fails_without_isolation(monkeypatch):
     _require_engine()
+    import stratum_jupyter.guard as guard
     import stratum_jupyter.isolation as isolation
+
+    # the run-time guard would repair what the missing copies break: switch it off too
+    monkeypatch.setattr(guard, "changed", lambda namespace, before, rebound: [])
 
     original = isolation.isolate
 
