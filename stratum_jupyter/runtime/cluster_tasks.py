@@ -20,14 +20,13 @@ import linecache
 import os
 import tempfile
 import threading
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..streams import route_process_output
 from .worker import Worker, rng_state, set_rng_state
 
-_RNG_LOCK = threading.Lock()  # the global RNGs are process-wide: one seeded step at a time
+_STEP_LOCK = threading.Lock()  # cwd and the global RNGs are process-wide: one step at a time
 _LIVE: dict[str, "PipelineState"] = {}  # token -> the pipelines living in this worker process
 
 
@@ -80,17 +79,18 @@ def step(previous: "tuple | PipelineState", bindings: list[tuple[bytes, dict[str
     and return (the state, the reply for the kernel). ``publish_as``: keep the step's outputs
     under this id for :func:`take_outputs` (other pipelines reuse them)."""
     state = _live(previous)
-    _enter(state)
-    uses_rng = request["rng"] or any(rng for _, _, rng in bindings)
+    # A cluster worker interleaves pipelines on its threads, while the working directory and the
+    # global RNGs are the process's: one step at a time enters its pipeline's (seen under load
+    # before: a stdlib-random candidate of the corpus came out different).
     with tempfile.TemporaryDirectory(prefix="stratum-step-") as scratch:
         items = _files(scratch, bindings)
         target = os.path.join(scratch, "outputs.pkl") if publish_as is not None else None
-        with _RNG_LOCK if uses_rng else nullcontext():
-            if uses_rng and state.rng is not None:
+        with _STEP_LOCK:
+            _enter(state)
+            if state.rng is not None:
                 set_rng_state(state.rng)
             reply = _worker(state).on_step(bindings=items, publish_to=target, **request)
-            if uses_rng:
-                state.rng = rng_state()
+            state.rng = rng_state()
         if target is not None and reply["published"]:
             state.published[publish_as] = Path(target).read_bytes()
     state.cwd = os.getcwd()  # a cell that changed directory goes on there, as a script would
