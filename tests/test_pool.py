@@ -101,3 +101,31 @@ def test_shutdown_leaves_no_process(pool):
         alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
         time.sleep(0.05)
     assert alive == []
+
+
+def test_a_worker_ended_from_two_threads_at_once_is_reaped_once(pool):
+    """The run's thread abandons a running step (kill) while the step's thread sees the pipe
+    break (death): both reap; the pidfd is closed once and the exit is reported (CI saw EBADF)."""
+    import threading
+
+    for _ in range(5):
+        worker = pool.acquire(1, [])
+        worker.send("start", cwd=os.getcwd(), path=[], filename="<cell>", code="")
+        errors: list[BaseException] = []
+        barrier = threading.Barrier(3)
+
+        def end(how):
+            barrier.wait()
+            try:
+                how()
+            except BaseException as error:  # noqa: BLE001 - collected for the assertion
+                errors.append(error)
+
+        threads = [threading.Thread(target=end, args=(f,)) for f in (worker.kill, worker.death)]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert not worker.alive() and worker.reaped

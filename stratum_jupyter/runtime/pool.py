@@ -141,9 +141,13 @@ class WorkerProcess:
         self.pidfd = os.pidfd_open(pid)
         self.exit_code: int | None = None
         self.reaped = False
+        # The runtime's timer thread and the pipeline's thread may both end a worker: reaping
+        # (and closing the pidfd, whose number the OS reuses) happens once, under this lock.
+        self._end_lock = threading.RLock()
 
     def alive(self) -> bool:
-        return not self.reaped and not select.select([self.pidfd], [], [], 0)[0]
+        with self._end_lock:
+            return not self.reaped and not select.select([self.pidfd], [], [], 0)[0]
 
     def send(self, kind: str, **payload) -> None:
         try:
@@ -176,10 +180,11 @@ class WorkerProcess:
 
     def death(self) -> str:
         """How the process ended, for the pipeline's cause."""
-        if not select.select([self.pidfd], [], [], 2)[0]:
-            self.kill()
-            return "worker stopped answering and was ended"
-        code = self._reap()
+        with self._end_lock:
+            if not self.reaped and not select.select([self.pidfd], [], [], 2)[0]:
+                self.kill()
+                return "worker stopped answering and was ended"
+            code = self._reap()
         if code is None:
             return "worker ended"
         if code < 0:
@@ -189,16 +194,18 @@ class WorkerProcess:
         return f"worker exited with code {code}"
 
     def _reap(self) -> int | None:
-        if not self.reaped:
-            self.exit_code = self.server.reap(self.pid)
-            self.reaped = True
-            os.close(self.pidfd)
-        return self.exit_code
+        with self._end_lock:
+            if not self.reaped:
+                self.exit_code = self.server.reap(self.pid)
+                self.reaped = True
+                os.close(self.pidfd)
+            return self.exit_code
 
     def kill(self) -> None:
-        if self.alive():
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-        self._reap()
+        with self._end_lock:
+            if self.alive():
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            self._reap()
         self.connection.close()
 
 
