@@ -79,13 +79,14 @@ test: node-test browser-test
 bench: setup
 	$(VPY) -m stratum_jupyter.cli bench
 
-# `stratum bench --quick` once, as a smoke test: every workload needs medians (mode f on aide only),
+# `stratum bench --quick` once, as a smoke test: every workload needs medians (of the modes that apply),
 # ratios, peak PSS and an identical verdict.
 bench-smoke: setup
 	mkdir -p test-artifacts
 	$(VENV)/bin/stratum bench --quick --json test-artifacts/bench-quick.json
-	$(VPY) -c "import json; r = json.load(open('test-artifacts/bench-quick.json')); \
-	w = r['workloads']; assert w and all(set(x['medians']) == set('abcdef' if n == 'aide' else 'abcde') and x['ratios'] and x['fidelity']['verdict'] == 'identical' and all(e['peak_pss_mb'] for e in x['modes'].values()) for n, x in w.items()), w; \
+	$(VPY) -c "import json; from stratum_jupyter.bench.modes import MODES; \
+	r = json.load(open('test-artifacts/bench-quick.json')); w = r['workloads']; \
+	assert w and all(set(x['medians']) == {m for m in MODES if MODES[m].applies_to(n)} and x['ratios'] and x['fidelity']['verdict'] == 'identical' and all(e['peak_pss_mb'] for e in x['modes'].values()) for n, x in w.items()), w; \
 	print('bench smoke: ok for', ', '.join(w))"
 
 test: bench-smoke

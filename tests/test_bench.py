@@ -176,12 +176,16 @@ def test_mode_seconds_exclude_capture_and_setup() -> None:
 def _fake_outcome(name: str) -> WorkloadOutcome:
     def runs(base: float) -> list[ModeRun]:
         return [ModeRun(wall_seconds=base + d, capture_seconds=0.1 if d == 0 else 0.0,
-                        peak_rss_kb=200_000, peak_pss_kb=300_000 + int(d * 1024),
-                        statuses={"s0": "ok", "s1": "failed"})
+                        peak_rss_kb=200_000, statuses={"s0": "ok", "s1": "failed"})
                 for d in (0.0, 0.5, 1.0)]
+
+    def recording(base: float) -> ModeRun:  # untimed: never in the median
+        return ModeRun(wall_seconds=base * 100, peak_rss_kb=200_000, peak_pss_kb=300_000 + 1024,
+                       statuses={"s0": "ok", "s1": "failed"})
     return WorkloadOutcome(
         name=name, rows=100, script_names=["s0", "s1"],
         runs={"a": runs(10.0), "b": runs(4.0), "c": runs(3.0)},
+        recorded={"a": recording(10.0), "b": recording(4.0), "c": recording(3.0)},
         fidelity={"reference": "b", "comparator": "test", "verdict": "identical",
                   "modes": {"a": "identical", "b": "reference", "c": "identical"},
                   "mismatches": []})
@@ -200,7 +204,7 @@ def test_report_has_documented_keys() -> None:
     a = w["modes"]["a"]
     assert {"seconds", "wall_seconds", "capture_seconds", "setup_seconds", "median",
             "peak_rss_mb", "peak_pss_mb", "statuses"} <= set(a)
-    assert a["peak_pss_mb"] == pytest.approx(300_000 / 1024 + 1, abs=0.1)   # the largest run
+    assert a["peak_pss_mb"] == pytest.approx(300_000 / 1024 + 1, abs=0.1)   # the recording run
     assert w["thread_env"] == THREAD_ENV
     assert a["median"] == pytest.approx(10.5)       # median of 9.9, 10.5, 11.0
     assert a["statuses"] == {"ok": 1, "failed": 1}

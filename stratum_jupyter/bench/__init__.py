@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from .generators import WORKLOADS, generate
-from .modes import MODES, ModeError, engine_missing, run_mode
+from .modes import MODES, ModeError, ModeRun, engine_missing, run_mode
 from .fidelity import compare_modes
 from .report import WorkloadOutcome, build_report, to_markdown
 from .rounds import record_names
@@ -28,7 +28,7 @@ from .rounds import record_names
 __all__ = ["add_arguments", "run_from_args", "main"]
 
 DEFAULTS = {"rows": 200_000, "scripts": 60, "reps": 3}
-QUICK = {"rows": 2_000, "scripts": 4, "reps": 3}
+QUICK = {"rows": 2_000, "scripts": 4, "reps": 2}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"agent-session scripts (default {DEFAULTS['scripts']}); "
                              "text uses N/5, grid N/10, aide N/5 (at least 3, 2 and 4)")
     parser.add_argument("--reps", type=int, metavar="N",
-                        help=f"repetitions per mode, the median is reported "
-                             f"(default {DEFAULTS['reps']})")
+                        help=f"timed repetitions per mode, the median is reported (default "
+                             f"{DEFAULTS['reps']}); each mode also runs once more first, untimed, "
+                             f"recording results for the fidelity check and peak memory")
     parser.add_argument("--workloads", default=",".join(WORKLOADS),
                         help=f"comma-separated subset of {','.join(WORKLOADS)}")
     parser.add_argument("--modes", default=None,
@@ -131,9 +132,12 @@ def _run_workload(name: str, rows: int, n_scripts: int, seed: int, modes: list[s
     workload.write(data_dir)
     _log(f"{name}: {len(workload.scripts)} scripts, {workload.rows} rows")
     runs: dict[str, list] = {m: [] for m in modes}
+    recorded: dict[str, ModeRun] = {}
     errors: dict[str, str] = {}
     captures = {m: root / "captures" / m for m in modes}
-    for rep in range(reps):
+    # Rep 0 records every script's namespace (fidelity) and samples memory, untimed: sampling
+    # PSS costs CPU, more with more processes, and would bias the times against the workers.
+    for rep in range(reps + 1):
         for mode in modes:
             if mode in errors:
                 continue
@@ -145,8 +149,12 @@ def _run_workload(name: str, rows: int, n_scripts: int, seed: int, modes: list[s
                 lines = str(exc).strip().splitlines()
                 _log(f"{name} ({mode}) rep {rep}: ERROR {lines[0]} ... {lines[-1]}")
                 continue
-            runs[mode].append(run)
-            _log(f"{name} ({mode}) rep {rep}: {run.seconds:.2f} s")
+            if rep == 0:
+                recorded[mode] = run
+                _log(f"{name} ({mode}) records and memory: peak PSS {run.peak_pss_kb / 1024:.0f} MB")
+            else:
+                runs[mode].append(run)
+                _log(f"{name} ({mode}) rep {rep}: {run.seconds:.2f} s")
     compared = {m: d for m, d in captures.items() if m not in errors}
     names = record_names(workload) if workload.rounds else [s.name for s in workload.scripts]
     fidelity = compare_modes(compared, names, reference)
@@ -157,7 +165,7 @@ def _run_workload(name: str, rows: int, n_scripts: int, seed: int, modes: list[s
                                                   reference)}
               for r in workload.rounds}
     return WorkloadOutcome(name=name, rows=workload.rows, script_names=names, runs=runs,
-                           fidelity=fidelity, errors=errors, info=workload.info,
+                           recorded=recorded, fidelity=fidelity, errors=errors, info=workload.info,
                            pin_threads=workload.pin_threads, rounds=rounds)
 
 

@@ -8,6 +8,7 @@ PSS (``pss.py``) while it runs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -134,13 +135,15 @@ def child_env(mode: str, cache_dir: Path | None = None, *,
     return env
 
 
-def _child(args: list[str], *, cwd: Path, env: dict[str, str], meta: Path, log: Path) -> dict:
+def _child(args: list[str], *, cwd: Path, env: dict[str, str], meta: Path, log: Path,
+           sample_memory: bool) -> dict:
     """Run ``child.py args`` and return its JSON summary plus ``peak_pss_kb`` of its process
-    tree; raise ModeError if it failed."""
+    tree (0 unless ``sample_memory``); raise ModeError if it failed."""
     cmd = [sys.executable, str(CHILD), *args, "--meta", str(meta)]
     with open(log.with_suffix(".out"), "ab") as out, open(log.with_suffix(".err"), "ab") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
-        with PeakPss(proc.pid) as peak:
+        with contextlib.ExitStack() as sampling:
+            peak = sampling.enter_context(PeakPss(proc.pid)) if sample_memory else None
             try:
                 proc.wait(timeout=CHILD_TIMEOUT)
             except subprocess.TimeoutExpired as exc:
@@ -150,14 +153,17 @@ def _child(args: list[str], *, cwd: Path, env: dict[str, str], meta: Path, log: 
     if proc.returncode != 0 or not meta.exists():
         tail = log.with_suffix(".err").read_text(errors="replace")[-2000:]
         raise ModeError(f"child exited with {proc.returncode}: {' '.join(cmd)}\n{tail}")
-    return {**json.loads(meta.read_text()), "peak_pss_kb": peak.peak_kb}
+    return {**json.loads(meta.read_text()), "peak_pss_kb": peak.peak_kb if peak else 0}
 
 
 def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | None,
              scratch: Path) -> ModeRun:
     """Run ``workload`` (written to ``workdir``) once in ``mode``.
 
-    ``capture``: directory for the per-script records (namespaces) or None to skip them.
+    ``capture``: directory for the per-script records (namespaces) or None to skip them; a
+    recording run also samples the peak PSS of its process tree (:class:`.pss.PeakPss`), which
+    costs CPU (reading smaps walks page tables, more so with several worker processes): a
+    timed run is never sampled.
     ``scratch``: a directory for logs, summaries and caches of this run.
     """
     if mode not in MODES:
@@ -180,7 +186,8 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
             t0 = time.perf_counter()
             for i, script in enumerate(scripts):
                 meta = _child(["exec", *out, str(script)], cwd=workdir, env=env,
-                              meta=scratch / f"meta_a_{i}.json", log=log)
+                              meta=scratch / f"meta_a_{i}.json", log=log,
+                              sample_memory=capture is not None)
                 _merge(run, meta)
             run.wall_seconds = time.perf_counter() - t0
         else:
@@ -195,7 +202,8 @@ def run_mode(mode: str, workload: Workload, workdir: Path, *, capture: Path | No
                 how += ["--warm"]
             t0 = time.perf_counter()
             meta = _child([*how, *out, *map(str, scripts)], cwd=workdir, env=env,
-                          meta=scratch / f"meta_{mode}.json", log=log)
+                          meta=scratch / f"meta_{mode}.json", log=log,
+                          sample_memory=capture is not None)
             run.wall_seconds = time.perf_counter() - t0
             if workload.warm and "run_seconds" in meta:  # from the first script on, in the child
                 run.wall_seconds = float(meta["run_seconds"])
@@ -220,7 +228,7 @@ def _run_rounds(mode: str, workload: Workload, workdir: Path, out: list[str],
         plan.write_text(json.dumps([{"label": r.label, "scripts": [str(scripts[s]) for s in r.scripts]}
                                     for r in group]))
         meta = _child([*how, *out, "--rounds", str(plan)], cwd=workdir, env=env,
-                      meta=scratch / f"meta_{mode}_{i}.json", log=log)
+                      meta=scratch / f"meta_{mode}_{i}.json", log=log, sample_memory=bool(out))
         _merge(run, meta)
         run.rounds.extend(meta["rounds"])
     run.wall_seconds = time.perf_counter() - t0

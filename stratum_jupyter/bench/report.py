@@ -23,7 +23,9 @@ JSON layout (``schema: "stratum-bench/1"``)::
 pickling namespaces for the fidelity check (and, in mode (f), warming up OpenMP). A workload
 lists only the modes that apply to it. ``peak_rss_mb``: the largest VmHWM of a child process
 (its own address space only); ``peak_pss_mb``: the largest PSS summed over a child and all its
-descendants (worker processes), sampled every 50 ms, so shared pages count once. A rounds
+descendants (worker processes), sampled every 50 ms, so shared pages count once — in an extra,
+untimed first run per mode that also records the namespaces for the fidelity check, since
+sampling costs CPU (more with more processes) and would bias the timed runs. A rounds
 workload's ``seconds`` are the sums of its rounds' seconds, each timed inside its child process
 (see ``child.run_rounds``); ``steps`` are the ``%stratum run``'s counts per repetition (null for
 modes that run scripts plainly: they execute every step).
@@ -50,7 +52,8 @@ class WorkloadOutcome:
     name: str
     rows: int
     script_names: list[str]
-    runs: dict[str, list[ModeRun]]                     # mode -> one run per repetition
+    runs: dict[str, list[ModeRun]]                     # mode -> one timed run per repetition
+    recorded: dict[str, ModeRun]                       # mode -> the untimed run: records, memory
     fidelity: dict
     errors: dict[str, str] = field(default_factory=dict)  # mode -> harness/engine error
     info: dict = field(default_factory=dict)
@@ -100,8 +103,9 @@ def workload_entry(outcome: WorkloadOutcome, modes: list[str]) -> dict:
         runs = outcome.runs.get(mode, [])
         secs = [round(r.seconds, 4) for r in runs]
         median = round(statistics.median(secs), 4) if secs else None
+        memory = [outcome.recorded[mode]] if mode in outcome.recorded else []
         counts: dict[str, int] = {}
-        for status in (runs[0].statuses.values() if runs else []):
+        for status in ((memory or runs)[0].statuses.values() if memory or runs else []):
             counts[status] = counts.get(status, 0) + 1
         entries[mode] = {
             "seconds": secs,
@@ -109,8 +113,8 @@ def workload_entry(outcome: WorkloadOutcome, modes: list[str]) -> dict:
             "capture_seconds": [round(r.capture_seconds, 4) for r in runs],
             "setup_seconds": [round(r.setup_seconds, 4) for r in runs],
             "median": median,
-            "peak_rss_mb": _peak_mb(runs, "peak_rss_kb"),
-            "peak_pss_mb": _peak_mb(runs, "peak_pss_kb"),
+            "peak_rss_mb": _peak_mb(memory + runs, "peak_rss_kb"),
+            "peak_pss_mb": _peak_mb(memory, "peak_pss_kb"),
             "statuses": counts,
             "error": outcome.errors.get(mode),
         }
