@@ -49,9 +49,11 @@ pub enum State {
     Done(Outcome),
 }
 
-/// Heap entry: higher priority first, ties broken by the lower node index.
+/// Heap entry: nodes of started groups first, then higher priority, ties broken by the lower
+/// node index.
 #[derive(Debug, Clone, Copy)]
 struct ReadyEntry {
+    started: bool,
     priority: f64,
     node: usize,
 }
@@ -69,8 +71,9 @@ impl PartialOrd for ReadyEntry {
 }
 impl Ord for ReadyEntry {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.priority
-            .total_cmp(&other.priority)
+        self.started
+            .cmp(&other.started)
+            .then_with(|| self.priority.total_cmp(&other.priority))
             .then_with(|| other.node.cmp(&self.node))
     }
 }
@@ -103,6 +106,11 @@ pub struct Scheduler<T> {
     deadlines: BinaryHeap<Reverse<(Instant, usize)>>,
     group_expired: Vec<bool>,
     group_unfinished: Vec<usize>,
+    /// Groups that have dispatched a node of their own (one with no `inputs`): an isolated
+    /// pipeline then holds a worker process with its data until it ends, so its next steps go
+    /// before any unstarted group's — started pipelines finish first, and live workers stay
+    /// about as many as the jobs instead of one per pipeline.
+    group_started: Vec<bool>,
     cancelled: bool,
     finished: usize,
     running: usize,
@@ -141,6 +149,7 @@ impl<T> Scheduler<T> {
             deadlines: BinaryHeap::new(),
             group_expired: vec![false; ng],
             group_unfinished,
+            group_started: vec![false; ng],
             cancelled: false,
             finished: 0,
             running: 0,
@@ -324,6 +333,9 @@ impl<T> Scheduler<T> {
                 return None;
             }
             self.ready.pop();
+            if self.plan.inputs[node].is_empty() {
+                self.group_started[g] = true;
+            }
             self.state[node] = State::Running;
             self.running += 1;
             self.started_at[node] = Some(now);
@@ -555,15 +567,20 @@ impl<T> Scheduler<T> {
         }
     }
 
+    fn ready_entry(&self, node: usize) -> ReadyEntry {
+        ReadyEntry {
+            started: self.group_started[self.plan.group[node]],
+            priority: self.plan.priority[node],
+            node,
+        }
+    }
+
     fn make_ready(&mut self, node: usize) {
         match self.verdict(node) {
             Some(outcome) => self.finish_node(node, outcome, true),
             None => {
                 self.state[node] = State::Ready;
-                self.ready.push(ReadyEntry {
-                    priority: self.plan.priority[node],
-                    node,
-                });
+                self.ready.push(self.ready_entry(node));
             }
         }
     }
@@ -606,10 +623,7 @@ impl<T> Scheduler<T> {
                         Some(o) => stack.push((s, o, true)),
                         None => {
                             self.state[s] = State::Ready;
-                            self.ready.push(ReadyEntry {
-                                priority: plan.priority[s],
-                                node: s,
-                            });
+                            self.ready.push(self.ready_entry(s));
                         }
                     }
                 }
@@ -701,6 +715,24 @@ mod tests {
         let mut s = Scheduler::<String>::new(p, None);
         let (order, _) = drive(&mut s, |_, _| (true, None));
         assert_eq!(order, vec![1, 3, 0, 4, 2]);
+    }
+
+    #[test]
+    fn started_groups_finish_before_new_groups_start() {
+        // Groups of two chained nodes: {0, 1}, {2, 3}, {4, 5}; group 3 replays node 0's output
+        // (6, which holds no worker, so it does not start the group) and then runs 7.
+        let p = plan(8, |s| {
+            s.deps_ok[1] = vec![0];
+            s.deps_ok[3] = vec![2];
+            s.deps_ok[5] = vec![4];
+            s.inputs[6] = vec![0];
+            s.deps_ok[7] = vec![6];
+            s.group = vec![0, 0, 1, 1, 2, 2, 3, 3];
+            s.priority = vec![0.0, 0.0, 0.0, 0.0, 5.0, 0.0, 1.0, 0.0];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        let (order, _) = drive(&mut s, |n, _| (true, Some(n.to_string())));
+        assert_eq!(order, vec![4, 5, 0, 1, 6, 2, 3, 7]);
     }
 
     #[test]
@@ -1052,6 +1084,7 @@ mod tests {
         let p = plan(3, |s| {
             s.inputs[2] = vec![0];
             s.priority = vec![2.0, 1.0, 0.0];
+            s.group = vec![0, 1, 2];
         });
         let mut s = Scheduler::<String>::new(p, None);
         let (b, rss) = budget(vec![0, 1, 2], 1000);
