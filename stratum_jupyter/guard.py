@@ -84,6 +84,8 @@ def _fingerprint(value: object, depth: int) -> tuple:
         frame = _pandas(value, depth)
         if frame is not None:
             return frame
+        if _is_index(value):  # by its values: lookups fill its cache (``_cache``), no change
+            return _axis(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = list(value) if len(value) <= ELEMENTS else list(value)[:: max(1, len(value) // ELEMENTS)]
         return (kind.__name__, len(value), tuple(_element(v, depth) for v in items))
@@ -144,6 +146,12 @@ def _pandas(value: object, depth: int) -> tuple | None:
         arrays = [manager.array]
         axes = (_axis(value.index), _element(getattr(value, "name", None), 0))  # type: ignore[attr-defined]
     return (type(value).__name__, axes, tuple(_array(a) if isinstance(a, np.ndarray) else _extension(a) for a in arrays))
+
+
+def _is_index(value: object) -> bool:
+    import pandas as pd  # only reached for pandas objects: pandas is imported
+
+    return isinstance(value, pd.Index)
 
 
 def _axis(index: object) -> tuple:

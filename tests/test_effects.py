@@ -196,3 +196,38 @@ def test_without_the_guard_the_sabotage_shows(inplace_counts_as_pure, monkeypatc
     names, _, stats = run_batched(SABOTAGE_CELLS, "threads", 1)
     assert stats["guard"] is None
     assert expected_names["width"] == names["width"] - 1
+
+
+def test_index_lookups_are_no_change_to_the_guard():
+    """``X.loc[idx]`` fills ``idx``'s lookup cache: the guard saw "changed" and re-ran a whole
+    60-candidate batch without sharing (the agent-session workload at full size)."""
+    import pandas as pd
+
+    from stratum_jupyter.guard import fingerprint
+
+    frame = pd.DataFrame({"a": np.arange(100)}, index=np.arange(100) * 3)
+    for index in (frame.sample(n=50, random_state=0).index, pd.MultiIndex.from_arrays([[1, 2], ["x", "y"]])):
+        before = fingerprint(index)
+        index.get_loc(index[1]), index.is_unique, index.is_monotonic_increasing
+        assert fingerprint(index) == before
+    before = fingerprint(frame.index)
+    frame.index = frame.index + 1  # a new index: a change
+    assert fingerprint(frame.index) != before
+
+
+@pytest.mark.parametrize("backend", ["processes", "threads"])
+def test_a_shared_sample_index_runs_without_a_guard_alarm(backend):
+    from stratum_jupyter.verify import run_plain
+
+    head = ("import numpy as np\nimport pandas as pd\n"
+            "X = pd.DataFrame({'a': np.arange(500), 'b': np.arange(500) % 7})\n"
+            "sample_idx = X.sample(n=200, random_state=0).index\n"
+            "X = X.loc[sample_idx]\n")
+    scripts = {"s1": head + "total = int(X['a'].sum())\n", "s2": head + "total = int(X['b'].sum())\n"}
+    batch = Batch()
+    for name, code in scripts.items():
+        batch.add(code, name=name, isolated=True)
+    run = batch.run(backend=backend, jobs=2)
+    assert run.stats["guard"] is None
+    for name, code in scripts.items():
+        assert first_difference(run_plain(code, name).namespace, run[name].namespace) is None
