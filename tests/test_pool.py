@@ -112,7 +112,7 @@ def test_a_worker_ended_from_two_threads_at_once_is_reaped_once(pool):
         worker = pool.acquire(1, [])
         worker.send("start", cwd=os.getcwd(), path=[], filename="<cell>", code="")
         errors: list[BaseException] = []
-        barrier = threading.Barrier(3)
+        barrier = threading.Barrier(4)
 
         def end(how):
             barrier.wait()
@@ -121,7 +121,7 @@ def test_a_worker_ended_from_two_threads_at_once_is_reaped_once(pool):
             except BaseException as error:  # noqa: BLE001 - collected for the assertion
                 errors.append(error)
 
-        threads = [threading.Thread(target=end, args=(f,)) for f in (worker.kill, worker.death)]
+        threads = [threading.Thread(target=end, args=(f,)) for f in (worker.kill, worker.death, worker.kill)]
         for thread in threads:
             thread.start()
         barrier.wait()

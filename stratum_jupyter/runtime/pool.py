@@ -206,7 +206,7 @@ class WorkerProcess:
             if self.alive():
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
             self._reap()
-        self.connection.close()
+            self.connection.close()  # idempotent, but not thread-safe: under the lock too
 
 
 class WorkerPool:
