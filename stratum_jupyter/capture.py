@@ -30,6 +30,7 @@ from .effects import (
     FILE_WRITERS,
     FRESH_BUILTINS,
     GENERATOR_FUNCTION,
+    PLAIN_FUNCTION,
     ITERATOR,
     ITERATOR_METHODS,
     MUTATOR_FUNCTION,
@@ -379,9 +380,13 @@ def _value_names(node: ast.AST, context: Context) -> set[str]:
     A computed library result (a frame read, a score) is a new object; a library class's
     instance, a view (``np.asarray``) or a builtin wrapper (``enumerate``, ``zip``, ``list``)
     may hold its arguments; an unknown callee may return any of them."""
+    if isinstance(node, ast.Subscript):  # an element or a view of the container, never the key
+        return _value_names(node.value, context)
     if isinstance(node, ast.Call):
         func = node.func
         arguments = set().union(*(_value_names(a, context) for a in _call_arguments(node)))
+        if isinstance(func, ast.Name) and context.kinds.get(func.id) == PLAIN_FUNCTION:
+            return arguments
         if _is_method(func, context.modules):
             receiver = _value_names(func.value, context)  # type: ignore[attr-defined]  # a method's result may view its receiver
             return receiver if func.attr in PURE_METHODS or func.attr in RECEIVER_METHODS else receiver | arguments  # type: ignore[attr-defined]
@@ -410,6 +415,7 @@ class _Frame:
     declared_global: set[str] = field(default_factory=set)
     mutated: set[str] = field(default_factory=set)
     aliases: dict[str, set[str]] = field(default_factory=dict)
+    loads: set[str] = field(default_factory=set)  # names read, its nested functions' free names too
     yields: bool = False
 
 
@@ -516,6 +522,7 @@ class _StepVisitor(ast.NodeVisitor):
             self.reads.add(node.id)
             if self._frames:
                 self.lazy.add(node.id)
+                self._frames[-1].loads.add(node.id)
         elif self._frames:
             frame = self._frames[-1]
             if node.id not in frame.declared_global:
@@ -651,8 +658,10 @@ class _StepVisitor(ast.NodeVisitor):
         mutated = _expand_aliases(frame.mutated, frame.aliases)
         changes_arguments = bool(mutated & params)
         reached = mutated - params - frame.local  # globals it changes in place when called
+        free = frame.loads - params - frame.local
         if self._frames:
             self._frames[-1].mutated |= reached  # a nested function: its caller's effects
+            self._frames[-1].loads |= free
         else:
             self.lazy_mutates |= reached
             if isinstance(node, ast.Lambda):
@@ -661,6 +670,8 @@ class _StepVisitor(ast.NodeVisitor):
                     self._mutating_lambdas.add(id(node))
             elif name and not self._class_depth:
                 kind = GENERATOR_FUNCTION if frame.yields else MUTATOR_FUNCTION if changes_arguments else None
+                if kind is None and not reached and not frame.declared_global and free <= set(self.modules) | BUILTIN_NAMES:
+                    kind = PLAIN_FUNCTION
                 if kind is not None:
                     self.function_kinds[name] = kind
 
@@ -780,6 +791,8 @@ class _StepVisitor(ast.NodeVisitor):
         if builtin is not None:
             if builtin == "next" and node.args:
                 self._mutate_values(node.args[0])
+            return
+        if isinstance(node.func, ast.Name) and self._kind(node.func.id) == PLAIN_FUNCTION:
             return
         for argument in arguments:  # an unknown callable may change (and keep) its arguments
             self._mutate_values(argument)

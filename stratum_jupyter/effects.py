@@ -135,8 +135,11 @@ FILE_WRITERS = frozenset(
 
 # Kinds of values whose reads change them (capture tracks them per name).
 ITERATOR, RNG_OBJECT, DEFAULTDICT = "iterator", "rng", "defaultdict"
-# Kinds of functions defined in cells: calling them yields an iterator / changes their arguments.
+# Kinds of functions defined in cells: calling them yields an iterator / changes their arguments /
+# neither, nor any global, and reads nothing but its arguments, libraries and builtins (its result
+# is new objects, or holds its arguments: a helper that builds a scikit-learn pipeline).
 GENERATOR_FUNCTION, MUTATOR_FUNCTION = "generator-function", "mutator-function"
+PLAIN_FUNCTION = "plain-function"
 STATEFUL_KINDS = frozenset({ITERATOR, RNG_OBJECT, DEFAULTDICT})
 
 

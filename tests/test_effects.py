@@ -231,3 +231,47 @@ def test_a_shared_sample_index_runs_without_a_guard_alarm(backend):
     assert run.stats["guard"] is None
     for name, code in scripts.items():
         assert first_difference(run_plain(code, name).namespace, run[name].namespace) is None
+
+
+PLAIN_HELPERS = REPO_ROOT / "tests" / "corpus" / "fx_plain_helper_a.py"
+
+
+def _step(pipeline, prefix: str):
+    return next(s for s in pipeline.steps if s.source.startswith(prefix))
+
+
+def test_plain_helpers_are_analysed_not_feared():
+    """A cell function that only builds objects from its arguments changes nothing it is given:
+    the pipeline it builds holds its arguments, not the function, and fitting that pipeline in a
+    fold loop changes neither the function nor the frames (agent candidates' usual shape)."""
+    pipeline = Batch().add(PLAIN_HELPERS.read_text(), name="a", isolated=True)
+    build = _step(pipeline, "model = Pipeline")
+    assert build.mutates == frozenset() and dict(build.aliases) == {"model": frozenset({"num_cols"})}
+    assert dict(_step(pipeline, "view = pick(df)").aliases) == {"view": frozenset({"df"})}
+    assert dict(_step(pipeline, "X = df[").aliases) == {"X": frozenset({"df"})}  # not the column list
+    loop = _step(pipeline, "for train_idx")
+    assert loop.mutates == frozenset({"model", "fold_scores"})
+
+
+def test_helpers_reading_globals_or_changing_arguments_stay_unknown():
+    code = ("import pandas as pd\ndf = pd.DataFrame({'a': [1]})\n"
+            "def get():\n    return df\n"
+            "def grow(frame):\n    frame['b'] = 2\n    return frame\n"
+            "x = get()\ny = grow(df)\n")
+    pipeline = Batch().add(code, name="a", isolated=True)
+    kinds = {name: kind for name, _, kind in _step(pipeline, "def get").resolved}
+    assert kinds.get("get") is None
+    assert _step(pipeline, "y = grow(df)").mutates >= {"df"}
+
+
+def test_a_fold_loop_around_a_helper_built_pipeline_is_kept_for_the_next_run(tmp_path):
+    """Its outputs used to include the helper (cell code travels by value and is never kept), so
+    every later run fitted the folds again."""
+    runs = []
+    for _ in range(2):
+        batch = Batch()
+        batch.add(PLAIN_HELPERS.read_text(), name="a", isolated=True)
+        runs.append(batch.run(cache=tmp_path))
+    assert runs[0]["a"].status == runs[1]["a"].status == "ok"
+    assert runs[1].stats["executed"] == 2  # the two definitions: functions are never kept
+    assert first_difference(runs[0]["a"].namespace, runs[1]["a"].namespace) is None
