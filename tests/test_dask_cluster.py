@@ -148,3 +148,33 @@ def test_magic_scheduler_option_and_notebook_cells_in_the_kernel(client):
         assert type(misuse.error_in_exec).__name__ == "UsageError" and "dask backend" in str(misuse.error_in_exec)
     finally:
         InteractiveShell.clear_instance()
+
+
+def test_a_steps_stdlib_draws_are_its_own_while_other_threads_draw(monkeypatch):
+    """distributed's event loop draws from the shared ``random`` generator (``random.choice``
+    when it gathers a step's inputs) while a step runs: the corpus's stdlib-random candidate came
+    out different on the cluster under CI. In a step's thread the module draws from the step's
+    own generator."""
+    import pickle
+    import random
+    import threading
+
+    from stratum_jupyter.runtime import cluster_tasks
+
+    for name in dir(random):
+        monkeypatch.setattr(random, name, getattr(random, name))  # restored after the test
+    random.seed(7)
+    expected = [random.random(), random.sample(range(100), 5)]
+    cluster_tasks._route_random()
+    cluster_tasks._STEP_RANDOM.generator = random.Random()
+    try:
+        random.seed(7)
+        first = random.random()
+        others = threading.Thread(target=lambda: [random.choice("abc") for _ in range(1000)])
+        others.start()
+        others.join()
+        drawn = [first, random.sample(range(100), 5)]
+    finally:
+        cluster_tasks._STEP_RANDOM.generator = None
+    assert drawn == expected
+    assert pickle.loads(pickle.dumps(random.shuffle)) is random.shuffle  # travels as random.shuffle

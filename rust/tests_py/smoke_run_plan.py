@@ -327,7 +327,7 @@ def test_spill_and_reload_under_a_memory_budget():
         return Out(handle[1])
 
     stats = native.run_plan(
-        **plan(3, inputs={2: [0]}, priority=[2.0, 1.0, 0.0]), run=run, skip=lambda n, r: None,
+        **plan(3, inputs={2: [0]}, priority=[2.0, 1.0, 0.0], group=[0, 1, 2]), run=run, skip=lambda n, r: None,
         memory=1, spill=spill, reload=reload,
     )
     assert stats["status"] == ["ok"] * 3

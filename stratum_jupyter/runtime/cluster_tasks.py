@@ -10,7 +10,10 @@ whose result dask moves to them. The kernel side is :mod:`.cluster`.
 A worker runs tasks of several pipelines, interleaved and on several threads: what a worker
 process keeps for its one pipeline travels in the state instead — the global RNG state of a
 pipeline that draws from it (restored under a lock, as the kernel's runtime threads do), its
-working directory and its cell's lines for tracebacks.
+working directory and its cell's lines for tracebacks. The stdlib ``random`` module's functions
+draw, in a step's thread, from the step's own generator: distributed's event loop draws from the
+shared one meanwhile (``random.choice`` when gathering a step's inputs from other workers), which
+the lock does not hold off.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import builtins
 import linecache
 import os
+import random
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -28,6 +32,38 @@ from .worker import Worker, rng_state, set_rng_state
 
 _STEP_LOCK = threading.Lock()  # cwd and the global RNGs are process-wide: one step at a time
 _LIVE: dict[str, "PipelineState"] = {}  # token -> the pipelines living in this worker process
+
+
+class _StepRandom:
+    """Stands for ``random.NAME``: the running step's generator in its thread, the shared one
+    elsewhere. Pickled as ``random.NAME`` (a cell's ``from random import shuffle``)."""
+
+    def __init__(self, name: str, shared: random.Random) -> None:
+        self.name = name
+        self.shared = shared
+
+    def __call__(self, *args, **kwargs):
+        return getattr(getattr(_STEP_RANDOM, "generator", None) or self.shared, self.name)(*args, **kwargs)
+
+    def __reduce__(self):
+        return _random_function, (self.name,)
+
+
+def _random_function(name: str):
+    return getattr(random, name)
+
+
+_STEP_RANDOM = threading.local()
+
+
+def _route_random() -> None:
+    """Replace the module's functions bound to its shared generator, in a cluster worker (the
+    first step there does it; functions already replaced are left as they are)."""
+    shared = random._inst  # type: ignore[attr-defined]
+    for name in dir(shared):
+        bound = getattr(random, name, None)
+        if not name.startswith("_") and getattr(bound, "__self__", None) is shared:
+            setattr(random, name, _StepRandom(name, shared))
 
 
 class StateLost(RuntimeError):
@@ -87,10 +123,15 @@ def step(previous: "tuple | PipelineState", bindings: list[tuple[bytes, dict[str
         target = os.path.join(scratch, "outputs.pkl") if publish_as is not None else None
         with _STEP_LOCK:
             _enter(state)
-            if state.rng is not None:
-                set_rng_state(state.rng)
-            reply = _worker(state).on_step(bindings=items, publish_to=target, **request)
-            state.rng = rng_state()
+            _route_random()
+            _STEP_RANDOM.generator = random.Random()
+            try:
+                if state.rng is not None:
+                    set_rng_state(state.rng)
+                reply = _worker(state).on_step(bindings=items, publish_to=target, **request)
+                state.rng = rng_state()
+            finally:
+                _STEP_RANDOM.generator = None
         if target is not None and reply["published"]:
             state.published[publish_as] = Path(target).read_bytes()
     state.cwd = os.getcwd()  # a cell that changed directory goes on there, as a script would
