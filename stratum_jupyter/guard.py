@@ -84,8 +84,6 @@ def _fingerprint(value: object, depth: int) -> tuple:
         frame = _pandas(value, depth)
         if frame is not None:
             return frame
-        if _is_index(value):  # by its values: lookups fill its cache (``_cache``), no change
-            return _axis(value)
     if isinstance(value, (list, tuple, set, frozenset)):
         items = list(value) if len(value) <= ELEMENTS else list(value)[:: max(1, len(value) // ELEMENTS)]
         return (kind.__name__, len(value), tuple(_element(v, depth) for v in items))
@@ -135,7 +133,12 @@ def _array(array: np.ndarray) -> tuple:
 
 
 def _pandas(value: object, depth: int) -> tuple | None:
-    """Frames and series: their arrays (addresses, shapes, content) and axes; None for other pandas objects."""
+    """Frames and series: their arrays (addresses, shapes, content) and axes; an index: its values
+    (lookups fill its ``_cache``, no change); None for other pandas objects."""
+    import pandas as pd  # only reached for pandas objects: pandas is imported
+
+    if isinstance(value, pd.Index):
+        return _axis(value)
     manager = getattr(value, "_mgr", None)
     if manager is None:
         return None
@@ -146,12 +149,6 @@ def _pandas(value: object, depth: int) -> tuple | None:
         arrays = [manager.array]
         axes = (_axis(value.index), _element(getattr(value, "name", None), 0))  # type: ignore[attr-defined]
     return (type(value).__name__, axes, tuple(_array(a) if isinstance(a, np.ndarray) else _extension(a) for a in arrays))
-
-
-def _is_index(value: object) -> bool:
-    import pandas as pd  # only reached for pandas objects: pandas is imported
-
-    return isinstance(value, pd.Index)
 
 
 def _axis(index: object) -> tuple:

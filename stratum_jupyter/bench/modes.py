@@ -142,8 +142,7 @@ def _child(args: list[str], *, cwd: Path, env: dict[str, str], meta: Path, log: 
     cmd = [sys.executable, str(CHILD), *args, "--meta", str(meta)]
     with open(log.with_suffix(".out"), "ab") as out, open(log.with_suffix(".err"), "ab") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
-        with contextlib.ExitStack() as sampling:
-            peak = sampling.enter_context(PeakPss(proc.pid)) if sample_memory else None
+        with PeakPss(proc.pid) if sample_memory else contextlib.nullcontext() as peak:
             try:
                 proc.wait(timeout=CHILD_TIMEOUT)
             except subprocess.TimeoutExpired as exc:
