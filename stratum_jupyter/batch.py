@@ -16,7 +16,7 @@ from .execution import Execution, Workers
 from .folds import FoldSharing, summarize
 from .graph import BatchGraph, Pipeline
 from .memory import default_budget, parse_size
-from .plan import build_plan
+from .plan import Plan, build_plan
 from .progress import Progress
 from .results import PipelineResult, RunResult, write_back
 from .runtime import get_backend, resolve_backend
@@ -214,14 +214,8 @@ class Batch:
         try:
             try:
                 with routed_output(self.shell):
-                    stats = run_plan(
-                        plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group,
-                        execution.run_node, execution.skip_node,
-                        jobs=jobs, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
-                        # a budget the user chose is enforced strictly: new kinds of steps are measured alone
-                        memory=budget, shape=plan.shape, probe=memory is not None,
-                        spill=store.spill, reload=store.reload,
-                    )
+                    # a budget the user chose is enforced strictly: new kinds of steps are measured alone
+                    stats = _run(run_plan, plan, execution, store, jobs, timeout, budget, memory is not None, workers)
             finally:
                 store.close()
                 if bar is not None:
@@ -283,11 +277,7 @@ class Batch:
             store = SpillStore()
             try:
                 with routed_output(self.shell):
-                    stats = run_plan(
-                        plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group, again.run_node,
-                        again.skip_node, jobs=jobs, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50,
-                        memory=default_budget(), shape=plan.shape, probe=False, spill=store.spill, reload=store.reload,
-                    )
+                    stats = _run(run_plan, plan, again, store, jobs, timeout, default_budget(), False, workers)
             finally:
                 store.close()
             for index, result in zip(rerun, again.finalize(stats.get("status"))):
@@ -327,6 +317,21 @@ class Batch:
             atexit.register(shutil.rmtree, directory, ignore_errors=True)
             self._session_cache = StepCache(directory, limit)
         return self._session_cache
+
+
+def _run(
+    run_plan: Callable, plan: Plan, execution: Execution, store: SpillStore, jobs: int, timeout: float | None,
+    budget: int | None, probe: bool, workers: Workers | None,
+) -> dict:
+    """``plan`` on the runtime ``run_plan``. With worker processes, at most ``jobs`` isolated
+    pipelines hold one at once: a started pipeline finishes before another takes a new worker
+    (fewer processes, warm ones reused, less memory)."""
+    return run_plan(
+        plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group, execution.run_node, execution.skip_node,
+        jobs=jobs, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50, memory=budget, shape=plan.shape, probe=probe,
+        spill=store.spill, reload=store.reload,
+        slots=jobs if workers is not None else None, opens=plan.opens if workers is not None else None,
+    )
 
 
 def _scratch_root() -> str:

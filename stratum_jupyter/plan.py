@@ -17,6 +17,9 @@ class Plan:
     priority: list[float]
     group: list[int]
     shape: list[int]  # steps of one shape are expected to need alike memory
+    # running it takes a worker process the pipeline keeps until it ends (isolated pipelines'
+    # own steps): with worker processes, at most `jobs` pipelines hold one at once
+    opens: list[bool]
 
 
 def build_plan(graph: BatchGraph) -> Plan:
@@ -42,4 +45,5 @@ def build_plan(graph: BatchGraph) -> Plan:
         priority=[1e6 * consumers[i] - max(n.pipeline, 0) for i, n in enumerate(graph.nodes)],
         group=[n.pipeline if n.pipeline >= 0 else len(graph.pipelines) + i for i, n in enumerate(graph.nodes)],
         shape=shape,
+        opens=[n.kind == "exec" and n.pipeline >= 0 and graph.pipelines[n.pipeline].isolated for n in graph.nodes],
     )

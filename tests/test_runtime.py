@@ -69,6 +69,21 @@ def test_many_pipelines_identical_with_one_or_two_jobs(jobs):
         assert first_difference(reference["namespace"], results[f"p{i}"].namespace) is None
 
 
+def test_isolated_pipelines_hold_at_most_jobs_worker_processes():
+    # Each pipeline starts with a step of its own, then waits for a slow step they all share:
+    # while the first runs it, the others' own steps are ready and a job is free. A started
+    # pipeline keeps its worker process until it ends, so none but the first two may start —
+    # the later ones run in the warm workers those give back.
+    shared = "import os\nimport time\ntime.sleep(0.5)\n"
+    batch = Batch()
+    for i in range(6):
+        batch.add(f"label = 'candidate {i}'\n" + shared + "who = (os.getpid(), label)\n", name=f"p{i}", isolated=True)
+    results = batch.run(jobs=2, backend="processes")
+    assert [results[f"p{i}"].namespace["who"][1] for i in range(6)] == [f"candidate {i}" for i in range(6)]
+    workers = {results[f"p{i}"].namespace["who"][0] for i in range(6)}
+    assert len(workers) == 2, workers
+
+
 def test_progress_counts_every_step_and_names_running_pipelines():
     import io
 

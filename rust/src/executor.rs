@@ -39,6 +39,9 @@ pub struct Options {
     pub budget: Option<Budget>,
     pub spill: Option<Obj>,
     pub reload: Option<Obj>,
+    /// At most this many groups hold a slot at once, and which nodes open one (see
+    /// `Scheduler::set_slots`).
+    pub slots: Option<(usize, Vec<bool>)>,
 }
 
 pub struct RunStats {
@@ -190,6 +193,9 @@ pub fn execute(
     let measure = opts.budget.is_some();
     if let Some(budget) = opts.budget.take() {
         sched.set_budget(budget);
+    }
+    if let Some((slots, opens)) = opts.slots.take() {
+        sched.set_slots(slots, opens);
     }
     let spill = opts.spill.take();
     let shared = Arc::new(Shared {

@@ -31,7 +31,8 @@ mod _native {
     #[pyo3(signature = (
         deps_ok, deps_any, inputs, priority, group, run, skip,
         jobs = 1, timeout = None, grace = 5.0, poll_ms = 50,
-        memory = None, shape = None, probe = false, spill = None, reload = None
+        memory = None, shape = None, probe = false, spill = None, reload = None,
+        slots = None, opens = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn run_plan<'py>(
@@ -52,6 +53,8 @@ mod _native {
         probe: bool,
         spill: Option<Bound<'py, PyAny>>,
         reload: Option<Bound<'py, PyAny>>,
+        slots: Option<i64>,
+        opens: Option<Vec<bool>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let _quiet = QuietPanics::enter();
         let context = RefCell::new(String::from("validating the plan"));
@@ -102,6 +105,23 @@ mod _native {
                     shape.len()
                 )));
             }
+            if slots.is_some_and(|k| k < 1) {
+                return Err(PyValueError::new_err(format!(
+                    "run_plan: slots must be at least 1 or None, got {}",
+                    slots.unwrap_or_default()
+                )));
+            }
+            if opens.as_ref().is_some_and(|o| o.len() != n) {
+                return Err(PyValueError::new_err(format!(
+                    "run_plan: opens must have one entry per node ({n}), got {}",
+                    opens.as_ref().map_or(0, Vec::len)
+                )));
+            }
+            // Default: a node of a group's own (one that replays no other node's output) opens it.
+            let slots = slots.map(|k| {
+                let opens = opens.unwrap_or_else(|| inputs.iter().map(Vec::is_empty).collect());
+                (k as usize, opens)
+            });
             let budget = memory.map(|limit| Budget {
                 limit,
                 probe,
@@ -126,6 +146,7 @@ mod _native {
                 budget,
                 spill: spill.map(Bound::unbind),
                 reload: reload.map(Bound::unbind),
+                slots,
             };
             let stats = execute(
                 py,

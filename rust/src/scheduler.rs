@@ -111,6 +111,14 @@ pub struct Scheduler<T> {
     /// before any unstarted group's — started pipelines finish first, and live workers stay
     /// about as many as the jobs instead of one per pipeline.
     group_started: Vec<bool>,
+    /// Per node: dispatching it makes its group hold one of `slots` until the group ends (an
+    /// isolated pipeline's worker process). Empty: no limit.
+    opens: Vec<bool>,
+    slots: usize,
+    group_holds: Vec<bool>,
+    held: usize,
+    /// Every ready node waits for a slot: nothing can start until some node finishes.
+    slot_blocked: bool,
     cancelled: bool,
     finished: usize,
     running: usize,
@@ -150,6 +158,11 @@ impl<T> Scheduler<T> {
             group_expired: vec![false; ng],
             group_unfinished,
             group_started: vec![false; ng],
+            opens: Vec::new(),
+            slots: usize::MAX,
+            group_holds: vec![false; ng],
+            held: 0,
+            slot_blocked: false,
             cancelled: false,
             finished: 0,
             running: 0,
@@ -170,6 +183,30 @@ impl<T> Scheduler<T> {
             }
         }
         s
+    }
+
+    /// At most `slots` groups hold a slot at once: a group takes one when it dispatches a node
+    /// with `opens[node]` and gives it back when its last node is done. A node that would open
+    /// one more waits — unless nothing runs, when every holder waits on work of groups not
+    /// started yet (a shared step), so waiting could never end.
+    pub fn set_slots(&mut self, slots: usize, opens: Vec<bool>) {
+        assert_eq!(opens.len(), self.len(), "one entry per node");
+        self.slots = slots.max(1);
+        self.opens = opens;
+    }
+
+    /// Groups holding a slot now.
+    pub fn held_slots(&self) -> usize {
+        self.held
+    }
+
+    fn waits_for_slot(&self, node: usize) -> bool {
+        let g = self.plan.group[node];
+        !self.opens.is_empty()
+            && self.opens[node]
+            && !self.group_holds[g]
+            && self.held >= self.slots
+            && self.running > 0
     }
 
     /// Admits nodes under a memory budget from now on (see `memory.rs`).
@@ -207,7 +244,7 @@ impl<T> Scheduler<T> {
 
     /// Some node could start now (not when the best one waits for memory).
     pub fn has_ready(&self) -> bool {
-        !self.cancelled && !self.blocked && !self.ready.is_empty()
+        !self.cancelled && !self.blocked && !self.slot_blocked && !self.ready.is_empty()
     }
 
     /// A worker read the resident memory (see `MemoryPool::note_resident`).
@@ -316,6 +353,41 @@ impl<T> Scheduler<T> {
         if self.cancelled {
             return None;
         }
+        let mut deferred = Vec::new();
+        let found = self.pop_runnable(now, &mut deferred);
+        self.slot_blocked = found.is_none() && self.ready.is_empty() && !deferred.is_empty();
+        self.ready.extend(deferred);
+        let node = found?;
+        let g = self.plan.group[node];
+        if self.plan.inputs[node].is_empty() {
+            self.group_started[g] = true;
+        }
+        if !self.opens.is_empty() && self.opens[node] && !self.group_holds[g] {
+            self.group_holds[g] = true;
+            self.held += 1;
+        }
+        self.state[node] = State::Running;
+        self.running += 1;
+        self.started_at[node] = Some(now);
+        if let Some(t) = self.timeout {
+            let left = t.saturating_sub(self.group_used[g]);
+            self.deadlines.push(Reverse((now + left, node)));
+        }
+        let producers = &self.plan.inputs[node];
+        let spilled = producers
+            .iter()
+            .map(|&p| self.residence(p) == Residence::Spilled)
+            .collect();
+        let inputs = producers.iter().map(|&p| self.outputs[p].clone()).collect();
+        if let Some(m) = self.memory.as_mut() {
+            m.started(node);
+        }
+        Some(Dispatch { node, inputs, spilled })
+    }
+
+    /// Pops the best ready node that may start now; entries that must wait for a slot go to
+    /// `deferred` (the caller puts them back).
+    fn pop_runnable(&mut self, now: Instant, deferred: &mut Vec<ReadyEntry>) -> Option<usize> {
         while let Some(&entry) = self.ready.peek() {
             let node = entry.node;
             // Lazy deletion: a queued node may since have been cancelled or timed out.
@@ -329,30 +401,15 @@ impl<T> Scheduler<T> {
                 self.expire_group(g, now); // its budget is spent: the rest of the pipeline times out
                 continue;
             }
+            if self.waits_for_slot(node) {
+                deferred.extend(self.ready.pop());
+                continue;
+            }
             if !self.memory_admits(node) {
                 return None;
             }
             self.ready.pop();
-            if self.plan.inputs[node].is_empty() {
-                self.group_started[g] = true;
-            }
-            self.state[node] = State::Running;
-            self.running += 1;
-            self.started_at[node] = Some(now);
-            if let Some(t) = self.timeout {
-                let left = t.saturating_sub(self.group_used[g]);
-                self.deadlines.push(Reverse((now + left, node)));
-            }
-            let producers = &self.plan.inputs[node];
-            let spilled = producers
-                .iter()
-                .map(|&p| self.residence(p) == Residence::Spilled)
-                .collect();
-            let inputs = producers.iter().map(|&p| self.outputs[p].clone()).collect();
-            if let Some(m) = self.memory.as_mut() {
-                m.started(node);
-            }
-            return Some(Dispatch { node, inputs, spilled });
+            return Some(node);
         }
         None
     }
@@ -595,8 +652,14 @@ impl<T> Scheduler<T> {
             debug_assert!(!matches!(self.state[x], State::Done(_)));
             self.state[x] = State::Done(outcome);
             self.blocked = false; // whatever waited for memory may fit now
+            self.slot_blocked = false; // or for a slot
             self.finished += 1;
-            self.group_unfinished[plan.group[x]] -= 1;
+            let g = plan.group[x];
+            self.group_unfinished[g] -= 1;
+            if self.group_unfinished[g] == 0 && self.group_holds[g] {
+                self.group_holds[g] = false;
+                self.held -= 1;
+            }
             if notice {
                 self.notices.push_back((x, outcome));
             }
@@ -733,6 +796,91 @@ mod tests {
         let mut s = Scheduler::<String>::new(p, None);
         let (order, _) = drive(&mut s, |n, _| (true, Some(n.to_string())));
         assert_eq!(order, vec![4, 5, 0, 1, 6, 2, 3, 7]);
+    }
+
+    /// Groups {0,1}, {2,3}, {4,5}: two chained nodes each, every node opens its group's slot.
+    fn three_chains() -> Scheduler<String> {
+        let p = plan(6, |s| {
+            s.deps_ok[1] = vec![0];
+            s.deps_ok[3] = vec![2];
+            s.deps_ok[5] = vec![4];
+            s.group = vec![0, 0, 1, 1, 2, 2];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        s.set_slots(2, vec![true; 6]);
+        s
+    }
+
+    #[test]
+    fn a_group_waits_for_a_slot_until_a_holder_ends() {
+        let mut s = three_chains();
+        let now = Instant::now();
+        let a = s.next_run(now).unwrap().node;
+        let b = s.next_run(now).unwrap().node;
+        assert_eq!((a, b), (0, 2));
+        assert!(s.next_run(now).is_none(), "group 2 waits: two groups hold the slots");
+        assert!(!s.has_ready(), "nothing can start: idle threads must sleep, not spin");
+        s.finish(0, true, None, Duration::ZERO);
+        assert_eq!(s.next_run(now).unwrap().node, 1, "a holder goes on");
+        assert!(s.next_run(now).is_none());
+        s.finish(1, true, None, Duration::ZERO);
+        assert_eq!(s.held_slots(), 1, "group 0 ended and gave its slot back");
+        assert_eq!(s.next_run(now).unwrap().node, 4);
+        s.finish(2, true, None, Duration::ZERO);
+        assert_eq!(s.next_run(now).unwrap().node, 3);
+        s.finish(3, true, None, Duration::ZERO);
+        s.finish(4, true, None, Duration::ZERO);
+        assert_eq!(s.next_run(now).unwrap().node, 5);
+        s.finish(5, true, None, Duration::ZERO);
+        assert!(s.is_done());
+        assert_eq!(s.held_slots(), 0);
+    }
+
+    #[test]
+    fn failed_and_timed_out_groups_give_their_slots_back() {
+        let mut s = three_chains();
+        let start = Instant::now();
+        s.timeout = Some(Duration::from_secs(1));
+        let a = s.next_run(start).unwrap().node;
+        let b = s.next_run(start).unwrap().node;
+        assert_eq!((a, b), (0, 2));
+        s.finish(0, false, None, Duration::ZERO); // 1 is skipped: group 0 is over
+        assert_eq!(s.next_run(start).unwrap().node, 4);
+        s.poll_timeouts(start + Duration::from_secs(2)); // 2 and 4 run past the limit
+        assert_eq!(s.held_slots(), 0);
+        assert!(s.is_done());
+    }
+
+    #[test]
+    fn holders_waiting_on_an_unstarted_group_let_it_start_so_nothing_deadlocks() {
+        // Node 0 (group 2, then 1) is a shared step: groups 0 (2, 3, 6) and 1 (4, 5) replay it.
+        let p = plan(7, |s| {
+            s.deps_ok[1] = vec![0];
+            s.inputs[3] = vec![0];
+            s.deps_ok[3] = vec![2];
+            s.deps_ok[6] = vec![3];
+            s.inputs[5] = vec![0];
+            s.deps_ok[5] = vec![4];
+            s.group = vec![2, 2, 0, 0, 1, 1, 0];
+            s.priority = vec![0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        s.set_slots(2, vec![true, true, true, false, true, false, true]);
+        let now = Instant::now();
+        assert_eq!(s.next_run(now).unwrap().node, 2);
+        assert_eq!(s.next_run(now).unwrap().node, 4);
+        assert!(s.next_run(now).is_none(), "group 2 waits while the holders run");
+        s.finish(2, true, None, Duration::ZERO);
+        assert!(s.next_run(now).is_none(), "group 1 still runs");
+        s.finish(4, true, None, Duration::ZERO);
+        // Both holders now wait on node 0 and nothing runs: group 2 starts beyond the limit.
+        assert_eq!(s.next_run(now).unwrap().node, 0);
+        assert_eq!(s.held_slots(), 3);
+        s.finish(0, true, Some("shared".into()), Duration::ZERO);
+        let (order, seen) = drive(&mut s, |n, _| (true, Some(n.to_string())));
+        assert_eq!(order, vec![1, 3, 5, 6]);
+        assert_eq!(seen[3], vec![Some("shared".to_string())]);
+        assert_eq!(s.held_slots(), 0);
     }
 
     #[test]

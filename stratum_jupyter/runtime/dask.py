@@ -22,7 +22,7 @@ def run_plan(
     timeout: float | None = None,
     grace: float = 5.0,
     poll_ms: int = 50,
-    **_memory: object,  # memory budget options: only the local runtime admits steps by memory
+    **_local: object,  # memory budget and worker slots: only the local runtime has them
 ) -> dict:
     """Build a dask graph whose tasks carry (status, output) and run it on a thread pool."""
     try:

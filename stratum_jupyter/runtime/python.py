@@ -18,7 +18,7 @@ def run_plan(
     timeout: float | None = None,
     grace: float = 5.0,
     poll_ms: int = 50,
-    **_memory: object,  # memory budget options: only the local runtime admits steps by memory
+    **_local: object,  # memory budget and worker slots: only the local runtime has them
 ) -> dict:
     """Run nodes one at a time in index order (a topological order: edges go low → high)."""
     count = len(deps_ok)
