@@ -32,6 +32,8 @@ pub struct PlanSpec {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub deps_ok: Vec<Vec<usize>>,
+    /// Ordering-only predecessors (any status).
+    pub deps_any: Vec<Vec<usize>>,
     /// Producers whose output is passed to `run`, in the caller's order (duplicates kept:
     /// the i-th input object corresponds to the i-th entry).
     pub inputs: Vec<Vec<usize>>,
@@ -158,6 +160,7 @@ impl Plan {
 
         Ok(Plan {
             deps_ok,
+            deps_any,
             inputs,
             priority: spec.priority,
             group,

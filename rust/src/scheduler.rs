@@ -185,10 +185,13 @@ impl<T> Scheduler<T> {
         s
     }
 
-    /// At most `slots` groups hold a slot at once: a group takes one when it dispatches a node
-    /// with `opens[node]` and gives it back when its last node is done. A node that would open
-    /// one more waits — unless nothing runs, when every holder waits on work of groups not
-    /// started yet (a shared step), so waiting could never end.
+    /// At most `slots` groups hold a slot and work at once: a group takes one when it dispatches
+    /// a node with `opens[node]` and gives it back when its last node is done. A node that would
+    /// open one more waits while `slots` holders are working (running, ready, or waiting for
+    /// another node's output, as for a step they share) — unless nothing runs, when every holder
+    /// waits on work of groups not started yet, so waiting could never end. A holder *parked* on
+    /// ordering alone (it writes a file after an earlier pipeline) does not count as working,
+    /// up to `2 * slots` holders in all.
     pub fn set_slots(&mut self, slots: usize, opens: Vec<bool>) {
         assert_eq!(opens.len(), self.len(), "one entry per node");
         self.slots = slots.max(1);
@@ -202,11 +205,35 @@ impl<T> Scheduler<T> {
 
     fn waits_for_slot(&self, node: usize) -> bool {
         let g = self.plan.group[node];
-        !self.opens.is_empty()
-            && self.opens[node]
-            && !self.group_holds[g]
-            && self.held >= self.slots
-            && self.running > 0
+        if self.opens.is_empty() || !self.opens[node] || self.group_holds[g] || self.running == 0 {
+            return false;
+        }
+        if self.held < self.slots {
+            return false;
+        }
+        let parked = (0..self.group_holds.len())
+            .filter(|&h| self.group_holds[h] && self.parked(h))
+            .count();
+        self.held - parked >= self.slots || self.held >= 2 * self.slots
+    }
+
+    /// Group `g` runs nothing, has nothing ready, and its next node has everything it needs
+    /// but an ordering predecessor (`deps_any`) that is not done.
+    fn parked(&self, g: usize) -> bool {
+        let members = &self.plan.group_members[g];
+        let done = |p: &usize| matches!(self.state[*p], State::Done(_));
+        if members
+            .iter()
+            .any(|&n| matches!(self.state[n], State::Running | State::Ready))
+        {
+            return false;
+        }
+        members.iter().any(|&n| {
+            self.state[n] == State::Waiting
+                && self.plan.deps_ok[n].iter().all(done)
+                && self.plan.inputs[n].iter().all(done)
+                && !self.plan.deps_any[n].iter().all(done)
+        })
     }
 
     /// Admits nodes under a memory budget from now on (see `memory.rs`).
@@ -881,6 +908,69 @@ mod tests {
         assert_eq!(order, vec![1, 3, 5, 6]);
         assert_eq!(seen[3], vec![Some("shared".to_string())]);
         assert_eq!(s.held_slots(), 0);
+    }
+
+    #[test]
+    fn a_holder_parked_on_ordering_lets_another_group_work() {
+        // Groups {0, 1}, {2, 3}, {4, 5}, {6, 7}: node 3 may only run after node 1 (it writes a
+        // file node 1 writes first); every node opens its group's slot.
+        let p = plan(8, |s| {
+            s.deps_ok[1] = vec![0];
+            s.deps_ok[3] = vec![2];
+            s.deps_any[3] = vec![1];
+            s.deps_ok[5] = vec![4];
+            s.deps_ok[7] = vec![6];
+            s.group = vec![0, 0, 1, 1, 2, 2, 3, 3];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        s.set_slots(2, vec![true; 8]);
+        let now = Instant::now();
+        assert_eq!(s.next_run(now).unwrap().node, 0);
+        assert_eq!(s.next_run(now).unwrap().node, 2);
+        s.finish(2, true, None, Duration::ZERO); // group 1 now waits for node 1: parked
+        assert_eq!(s.next_run(now).unwrap().node, 4, "group 2 works while group 1 is parked");
+        assert!(s.next_run(now).is_none(), "two groups work: group 3 waits");
+        s.finish(4, true, None, Duration::ZERO);
+        assert_eq!(s.next_run(now).unwrap().node, 5);
+        s.finish(5, true, None, Duration::ZERO);
+        assert_eq!(s.next_run(now).unwrap().node, 6, "group 2 ended and gave its slot back");
+        assert_eq!(s.held_slots(), 3);
+        s.finish(6, true, None, Duration::ZERO);
+        assert_eq!(s.next_run(now).unwrap().node, 7);
+        s.finish(7, true, None, Duration::ZERO);
+        s.finish(0, true, None, Duration::ZERO);
+        let (order, _) = drive(&mut s, |_, _| (true, None));
+        assert_eq!(order, vec![1, 3]);
+        assert_eq!(s.held_slots(), 0);
+    }
+
+    #[test]
+    fn parked_holders_count_up_to_twice_the_slots() {
+        // Groups 1..=3 each run one node, then wait for node 1 (group 0's second node).
+        let p = plan(11, |s| {
+            s.deps_ok[1] = vec![0];
+            for g in 0..3 {
+                let a = 2 + 2 * g;
+                s.deps_ok[a + 1] = vec![a as i64];
+                s.deps_any[a + 1] = vec![1];
+            }
+            s.deps_ok[9] = vec![8];
+            s.deps_ok[10] = vec![9];
+            s.group = vec![0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        s.set_slots(2, vec![true; 11]);
+        let now = Instant::now();
+        assert_eq!(s.next_run(now).unwrap().node, 0); // runs long
+        for a in [2, 4, 6] {
+            assert_eq!(s.next_run(now).unwrap().node, a);
+            s.finish(a, true, None, Duration::ZERO); // parked behind node 1
+        }
+        assert_eq!(s.held_slots(), 4);
+        assert!(s.next_run(now).is_none(), "four holders: group 4 waits however parked they are");
+        s.finish(0, true, None, Duration::ZERO);
+        let (order, _) = drive(&mut s, |_, _| (true, None));
+        assert_eq!(order, vec![1, 3, 5, 7, 8, 9, 10]);
     }
 
     #[test]
