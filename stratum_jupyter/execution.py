@@ -30,7 +30,7 @@ from . import isolation, model_selection, transfer
 from .transfer import bind_published, publish
 from .cache import StepCache, environment_key
 from .errors import StepError
-from .folds import read_events
+from .folds import read_events, summarize_steps
 from .capture import compile_step
 from . import guard
 from .graph import KERNEL, BatchGraph, Node, Pipeline
@@ -150,7 +150,7 @@ class RemotePipeline:
                 "step", memory_limit=self.memory_limit, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
                 outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
-                keep_only=keep_only, flags=node.future_flags, guard=sorted(node.guarded),
+                keep_only=keep_only, flags=node.future_flags, guard=sorted(node.guarded), node=node.id,
             )
         except WorkerDied as died:
             self.lost = str(died)
@@ -384,7 +384,7 @@ class Execution:
             namespace.update(isolation.isolate(present))
         flags = node.future_flags | (self.kernel_flags if node.lineage == KERNEL else 0)
         code = compile_step(step.tree, pipeline.filename, step.is_last_expression, flags)
-        model_selection.before_step(pipeline.filename)
+        model_selection.before_step(pipeline.filename, node.id)
         start = time.perf_counter()
         guarded = guard.snapshot(namespace, node.guarded) if node.guarded else None
         seconds = time.perf_counter() - start
@@ -599,11 +599,22 @@ class Execution:
                 event["error"] = str(outcome.error)
             elif outcome.crash is not None:
                 event["error"] = outcome.crash
+        self._notify(event)
+
+    def _notify(self, event: dict) -> None:
         for listener in list(self.listeners):
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a broken display must not break the run
                 pass
+
+    def _emit_folds(self) -> None:
+        """Tell listeners (the graph widget) what each statement did with fold-level nodes."""
+        names = {p.filename: p.name for p in self.graph.pipelines}
+        for node_id, lines in summarize_steps(self.fold_events, names).items():
+            view_id = self.graph.node_view_id(node_id) if node_id < len(self.graph.nodes) else None
+            if view_id is not None:
+                self._notify({"node": view_id, "folds": lines})
 
     def finalize(self, node_status: list[str] | None = None) -> list[PipelineResult]:
         """Results in capture order. A pipeline whose running step the runtime abandoned (time
@@ -625,6 +636,7 @@ class Execution:
             if remote is not None:
                 remote.close()
         self.fold_events = read_events(self.folds) if self.folds is not None else []
+        self._emit_folds()
         model_selection.uninstall()
         if self.kernel.rng is not None:  # the kernel continues from the RNG state sequential runs leave
             np.random.set_state(self.kernel.rng[0])

@@ -152,11 +152,13 @@ class FoldEvent:
     pipeline: str
     kind: str
     seconds: float
+    step: int = -1  # the graph node whose statement needed it (-1: unknown)
 
 
 class FoldStore:
     """Fold nodes of one run in ``directory`` (created if missing), shared by every process
-    and thread that opens it. ``pipeline`` names, per thread, who needs a node (for events)."""
+    and thread that opens it. ``pipeline`` and ``step`` name, per thread, who needs a node (the
+    cell's file name and the graph node of its statement, for events)."""
 
     def __init__(self, directory: str | os.PathLike) -> None:
         self.directory = Path(directory)
@@ -174,6 +176,18 @@ class FoldStore:
     @pipeline.setter
     def pipeline(self, name: str) -> None:
         self._local.pipeline = name
+
+    @property
+    def step(self) -> int:
+        return getattr(self._local, "step", -1)
+
+    @step.setter
+    def step(self, node: int) -> None:
+        self._local.step = node
+
+    def record_event(self, key: str, spec: str, label: str, kind: str, seconds: float) -> None:
+        """Record what this thread's current step did with fold node ``key``."""
+        self.record(FoldEvent(key, spec, label, self.pipeline, kind, seconds, self.step))
 
     @contextmanager
     def _locked(self, key: str) -> Iterator[None]:
@@ -244,21 +258,29 @@ class FoldSharing:
     transforms: int = 0
     transform_reuses: int = 0
 
+    def counts(self) -> str:
+        """``5 run, 15 reused; transform: 5 run, 15 reused``"""
+        text = f"{self.fits} run, {self.reuses} reused"
+        if self.transforms or self.transform_reuses:
+            text += f"; transform: {self.transforms} run, {self.transform_reuses} reused"
+        return text
+
     def describe(self) -> str:
         """``ColumnTransformer(StandardScaler) fit+transform: 5 folds, shared by 4 candidates …``"""
         from .frontend import plural
 
         names = ", ".join(self.pipelines[:6]) + (", …" if len(self.pipelines) > 6 else "")
-        text = (f"{self.label} fit+transform: {plural(self.inputs, 'fold')}, shared by "
-                f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.fits} run, {self.reuses} reused")
-        if self.transforms or self.transform_reuses:
-            text += f"; transform: {self.transforms} run, {self.transform_reuses} reused"
-        return text
+        return (f"{self.label} fit+transform: {plural(self.inputs, 'fold')}, shared by "
+                f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.counts()}")
 
 
 def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharing]:
     """Events grouped by estimator spec, in order of first use; ``names`` maps the pipeline
     labels recorded (cell file names) to pipeline names."""
+    return list(_by_spec(events, names).values())
+
+
+def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSharing]:
     groups: dict[str, FoldSharing] = {}
     keys: dict[str, set[str]] = {}
     order = {name: i for i, name in enumerate(names.values())}
@@ -272,7 +294,32 @@ def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharin
         name = names.get(event.pipeline, event.pipeline)
         if name not in group.pipelines:
             group.pipelines.append(name)
-    return list(groups.values())
+    return groups
 
 
-__all__ = ["FoldEvent", "FoldSharing", "FoldStore", "NotFingerprintable", "fingerprint", "read_events", "summarize"]
+def summarize_steps(events: list[FoldEvent], names: dict[str, str]) -> dict[int, list[str]]:
+    """Per graph node, what its statement did with fold nodes, one line per estimator spec:
+    ``ColumnTransformer(StandardScaler) fit+transform: 5 folds here: 0 run, 5 reused; transform:
+    0 run, 5 reused (shared by 4 candidates)`` — the fold level folded into its statement."""
+    from .frontend import plural
+
+    run_wide = _by_spec(events, names)
+    by_step: dict[int, list[FoldEvent]] = {}
+    for event in events:
+        if event.step >= 0:
+            by_step.setdefault(event.step, []).append(event)
+    lines: dict[int, list[str]] = {}
+    for step, own in sorted(by_step.items()):
+        lines[step] = []
+        for spec, group in _by_spec(own, names).items():
+            text = f"{group.label} fit+transform: {plural(group.inputs, 'fold')} here: {group.counts()}"
+            if len(run_wide[spec].pipelines) > 1:
+                text += f" (shared by {plural(len(run_wide[spec].pipelines), 'candidate')})"
+            lines[step].append(text)
+    return lines
+
+
+__all__ = [
+    "FoldEvent", "FoldSharing", "FoldStore", "NotFingerprintable", "fingerprint", "read_events", "summarize",
+    "summarize_steps",
+]

@@ -46,7 +46,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import transfer
-from .folds import FoldEvent, FoldStore, NotFingerprintable, fingerprint
+from .folds import FoldStore, NotFingerprintable, fingerprint
 
 #: Instance attributes that are configuration, not fit results (``clone`` copies them).
 _CONFIG_ATTRIBUTES = frozenset({"_sklearn_output_config", "_metadata_request"})
@@ -104,14 +104,14 @@ def active_store() -> FoldStore | None:
     return _store
 
 
-def before_step(pipeline: str) -> None:
+def before_step(pipeline: str, step: int = -1) -> None:
     """Called before each step runs: while a store is active, make sure prefix fits go through
-    it (the step may use scikit-learn loaded by an earlier one) and name the pipeline this thread
-    runs a step of (fold events are recorded under it)."""
+    it (the step may use scikit-learn loaded by an earlier one) and name the pipeline (its cell's
+    file name) and the graph node this thread runs (fold events are recorded under them)."""
     store = _store
     _local.base, _local.derived = {}, {}  # fingerprints hold for one statement (data may change after)
     if store is not None:
-        store.pipeline = pipeline
+        store.pipeline, store.step = pipeline, step
         ensure_installed()
 
 
@@ -186,12 +186,12 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
     call = lambda: original(transformer, X, y, weight, message_clsname, message, params)  # noqa: E731
     result, payload, seconds = _shared(store, key, call, pack, refs)
     if payload is None:  # computed here
-        store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, "fit", seconds))
+        store.record_event(key, spec_id(spec), label, "fit", seconds)
         _remember_fitted(result[1], key, spec, label)
         return result
     Xt, state = payload
     _set_fitted_state(transformer, state)
-    store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, "reuse", seconds))
+    store.record_event(key, spec_id(spec), label, "reuse", seconds)
     _remember_fitted(transformer, key, spec, label)
     return Xt, transformer
 
@@ -302,7 +302,7 @@ def _transform(original, transformer, X, args: tuple, kwargs: dict):
         return original(transformer, X, *args, **kwargs)
     result, payload, seconds = _shared(store, key, lambda: original(transformer, X), lambda out: out, {})
     kind = "transform" if payload is None else "transform-reuse"
-    store.record(FoldEvent(key, spec_id(spec), label, store.pipeline, kind, seconds))
+    store.record_event(key, spec_id(spec), label, kind, seconds)
     return result if payload is None else payload
 
 

@@ -383,6 +383,8 @@ def text_summary(
             f"  [{status.get(n['id'], 'pending'):>9}] {n['id']}: {short_label(n['label'], 60)}{shared}"
             f"  ({', '.join(n['pipelines'])}){after}"
         )
+        # the fold-level nodes a statement ran (model selection), folded into it
+        lines.extend(f"      folds: {line}" for line in (info or {}).get(n["id"], {}).get("folds") or [])
     if len(view["nodes"]) > limit:
         lines.append(f"  … {len(view['nodes']) - limit} more steps")
     return "\n".join(lines)
@@ -413,7 +415,7 @@ class GraphWidget(ipywidgets.DOMWidget):
     colors = traitlets.Dict().tag(sync=True)
     #: node id -> status
     status = traitlets.Dict().tag(sync=True)
-    #: node id -> {"seconds", "output", "error"}
+    #: node id -> {"seconds", "output", "error", "folds" (lines: fold-level nodes the statement ran)}
     info = traitlets.Dict().tag(sync=True)
     header = traitlets.Unicode("").tag(sync=True)
     message = traitlets.Unicode("").tag(sync=True)
@@ -521,7 +523,7 @@ class GraphWidget(ipywidgets.DOMWidget):
             if ev.get("status"):
                 status[nid] = str(ev["status"])
             entry = dict(info.get(nid, {}))
-            for k in ("seconds", "output", "error"):
+            for k in ("seconds", "output", "error", "folds"):
                 if k in ev:
                     entry[k] = ev[k]
             info[nid] = entry
@@ -552,6 +554,7 @@ class GraphWidget(ipywidgets.DOMWidget):
                     "seconds": inf.get("seconds"),
                     "output": inf.get("output"),
                     "error": inf.get("error"),
+                    "folds": inf.get("folds") or [],
                 }
         for g in self.groups:
             if g["id"] == node_id:

@@ -217,6 +217,7 @@ def test_details_of_selected_node():
         "seconds": 1.25,
         "output": "DataFrame (150, 4)",
         "error": None,
+        "folds": [],
     }
     w.selected_node = ""
     assert w.details == {}
@@ -397,3 +398,33 @@ def test_nbconvert_html_of_executed_notebook_contains_svg(tmp_path, monkeypatch)
     html, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
     i = html.index('<div class="stratum-static-graph">')
     assert "<svg" in html[i : i + 2000] and 'id="stratum_n1"' in html
+
+
+@needs_dot
+@pytest.mark.parametrize("backend", ["processes", "threads"])
+def test_a_run_folds_fold_level_sharing_into_its_statements(backend):
+    from stratum_jupyter import Batch
+
+    load = (
+        "import numpy as np\nfrom sklearn.model_selection import KFold, cross_val_score\n"
+        "from sklearn.pipeline import make_pipeline\nfrom sklearn.preprocessing import StandardScaler\n"
+        "from sklearn.linear_model import Ridge\n"
+        "X = np.random.default_rng(0).normal(size=(200, 4))\ny = X @ np.arange(4.0)\n"
+    )
+    batch = Batch()
+    for i, alpha in enumerate((0.5, 2.0)):
+        batch.add(load + f"scores = cross_val_score(make_pipeline(StandardScaler(), Ridge(alpha={alpha})), X, y,"
+                  " cv=KFold(3, shuffle=True, random_state=0))\n", name=f"c{i}", isolated=True)
+    w = show_graph(batch, display=False)
+    batch.run(jobs=2, backend=backend)
+    w.flush()
+    folded = {nid: inf["folds"] for nid, inf in w.info.items() if inf.get("folds")}
+    scoring = [n["id"] for n in w.nodes if n["code"].startswith("scores =")]
+    assert sorted(folded) == sorted(scoring)  # on the statements that ran them, nowhere else
+    lines = [line for nid in scoring for line in folded[nid]]
+    assert all(line.startswith("StandardScaler fit+transform: 3 folds here") for line in lines), lines
+    assert all(line.endswith("(shared by 2 candidates)") for line in lines), lines
+    assert sorted(line.split("here: ")[1].split(";")[0] for line in lines) == ["0 run, 3 reused", "3 run, 0 reused"]
+    assert w.node_details(scoring[0])["folds"] == folded[scoring[0]]
+    assert "folds: StandardScaler fit+transform" in w.text_summary()
+    w.close()

@@ -33,6 +33,29 @@ export function applyStatus(node: Element, status: string): void {
   }
 }
 
+/**
+ * Mark the display nodes of statements that ran fold-level nodes (model selection) with
+ * `data-folds` (how many estimators' fold nodes): the fold level is folded into its statement;
+ * the details panel lists it.
+ */
+export function markFolds(elements: Map<string, Element>, index: GraphIndex, info: Record<string, NodeInfo>): void {
+  const lines = new Map<string, string[]>();
+  for (const [id, inf] of Object.entries(info)) {
+    const dom = index.displayOfId.get(id);
+    if (inf.folds && inf.folds.length && dom !== undefined) {
+      lines.set(dom, [...(lines.get(dom) ?? []), ...inf.folds]);
+    }
+  }
+  for (const [dom, e] of elements) {
+    const own = lines.get(dom);
+    if (own) {
+      e.setAttribute('data-folds', String(own.length));
+    } else {
+      e.removeAttribute('data-folds');
+    }
+  }
+}
+
 /** Map dom id -> display element, found once after the SVG is inserted. */
 export function indexDisplayElements(root: Element): Map<string, Element> {
   const out = new Map<string, Element>();
@@ -159,6 +182,15 @@ export function renderDetails(
     field('output', d.output ?? '—');
   }
   container.appendChild(dl);
+  if (d.folds && d.folds.length) {
+    // The fold-level nodes of a model-selection statement, folded into it: one line per estimator.
+    const ul = el(doc, 'ul', 'stratum-details-folds');
+    ul.setAttribute('data-field', 'folds');
+    for (const line of d.folds) {
+      ul.appendChild(el(doc, 'li', '', line));
+    }
+    container.appendChild(ul);
+  }
 
   if (d.kind === 'step') {
     const pre = el(doc, 'pre', 'stratum-details-code', d.code ?? '');

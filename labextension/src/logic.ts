@@ -58,6 +58,8 @@ export interface NodeInfo {
   seconds?: number | null;
   output?: string | null;
   error?: string | null;
+  /** fold-level nodes the statement ran (model selection), one line per estimator */
+  folds?: string[];
 }
 
 export interface GraphState {
@@ -80,6 +82,7 @@ export interface Details {
   seconds?: number | null;
   output?: string | null;
   error?: string | null;
+  folds?: string[];
   members?: { id: string; label: string; status: string }[];
 }
 
@@ -214,7 +217,8 @@ export class GraphIndex {
         status: status[id] ?? 'pending',
         seconds: inf.seconds ?? null,
         output: inf.output ?? null,
-        error: inf.error ?? null
+        error: inf.error ?? null,
+        folds: [...(inf.folds ?? [])]
       };
     }
     const g = this.groupById.get(id);

@@ -5,6 +5,7 @@ import {
   applyStatus,
   highlightPipeline,
   indexDisplayElements,
+  markFolds,
   renderDetails,
   renderFallbackList,
   renderLegend,
@@ -173,6 +174,7 @@ export class StratumGraphView extends DOMWidgetView {
       applyStatus(e, this.index.displayStatus(dom, st.status));
     }
     this.shownStatus = { ...st.status };
+    markFolds(this.elements, this.index, st.info);
     this.el.setAttribute('data-node-count', String(this.elements.size));
     highlightPipeline(this.graphEl, this.index, this.model.get('selected_pipeline') ?? '');
     this.showDetails(this.model.get('selected_node') ?? '');
@@ -188,6 +190,7 @@ export class StratumGraphView extends DOMWidgetView {
       }
     }
     this.shownStatus = { ...status };
+    markFolds(this.elements, this.index, this.model.get('info') ?? {});
     if (this.detailsId) {
       this.showDetails(this.detailsId);
     }

@@ -1,7 +1,15 @@
 // @vitest-environment happy-dom
 import { describe, expect, it, vi } from 'vitest';
 
-import { applyStatus, highlightPipeline, indexDisplayElements, renderDetails, renderFallbackList, renderLegend } from '../src/dom';
+import {
+  applyStatus,
+  highlightPipeline,
+  indexDisplayElements,
+  markFolds,
+  renderDetails,
+  renderFallbackList,
+  renderLegend
+} from '../src/dom';
 import { GraphIndex, STATUS_COLORS } from '../src/logic';
 import { edges, nodes } from './fixture';
 
@@ -37,6 +45,19 @@ describe('applyStatus', () => {
     expect(g.querySelector('.stratum-shape')!.getAttribute('fill')).toBe(STATUS_COLORS.done);
     applyStatus(g, 'failed');
     expect(g.querySelector('.stratum-shape')!.getAttribute('fill')).toBe(STATUS_COLORS.failed);
+  });
+});
+
+describe('markFolds', () => {
+  it('marks statements that ran fold-level nodes, and unmarks them when the info goes', () => {
+    const root = mount();
+    const els = indexDisplayElements(root);
+    const idx = new GraphIndex({ nodes, groups: [], edges });
+    markFolds(els, idx, { n2: { folds: ['a', 'b'] }, n3: { seconds: 1 } });
+    expect(els.get('stratum_n2')!.getAttribute('data-folds')).toBe('2');
+    expect(els.get('stratum_n3')!.hasAttribute('data-folds')).toBe(false);
+    markFolds(els, idx, {});
+    expect(els.get('stratum_n2')!.hasAttribute('data-folds')).toBe(false);
   });
 });
 
@@ -82,6 +103,15 @@ describe('renderDetails', () => {
     expect(c.querySelector('[data-field=output]')!.textContent).toBe('DataFrame (3, 2)');
     expect(c.querySelector('[data-field=error]')!.textContent).toBe('KeyError: x');
     expect(c.querySelector('.stratum-status-badge')!.textContent).toBe('failed');
+  });
+
+  it('lists the fold-level nodes a statement ran, and nothing for other steps', () => {
+    const c = document.createElement('div');
+    const folds = ['StandardScaler fit+transform: 5 folds here: 0 run, 5 reused (shared by 4 candidates)'];
+    renderDetails(c, idx.details('n2', {}, { n2: { folds } }), () => {}, () => {});
+    expect([...c.querySelectorAll('[data-field=folds] li')].map(li => li.textContent)).toEqual(folds);
+    renderDetails(c, idx.details('n1', {}, {}), () => {}, () => {});
+    expect(c.querySelector('[data-field=folds]')).toBeNull();
   });
 
   it('hides when nothing is selected and escapes code', () => {

@@ -99,7 +99,7 @@ class Worker:
     def on_step(
         self, bindings: list[dict], tree: ast.stmt, filename: str, expression: bool, copy: list[str],
         outputs: list[str], publish_to: str | None, inputs: dict[str, str], rng: bool, keep_only: bool = False,
-        flags: int = 0, guard: list[str] = (),
+        flags: int = 0, guard: list[str] = (), node: int = -1,
     ) -> dict:
         reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
                        "deleted": [], "cell_code": False, "published": False, "internal": None, "changed": [],
@@ -116,7 +116,7 @@ class Worker:
         start = time.perf_counter()
         guarded = snapshot(namespace, guard) if guard else None  # see guard.py
         reply["guard_seconds"] = time.perf_counter() - start
-        model_selection.before_step(filename)
+        model_selection.before_step(filename, node)
         start = time.perf_counter()
         value = None
         with capturing(reply["output"]):
