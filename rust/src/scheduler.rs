@@ -203,7 +203,8 @@ impl<T> Scheduler<T> {
         self.held
     }
 
-    fn waits_for_slot(&self, node: usize) -> bool {
+    /// `working`: holders not parked, computed once per dispatch decision (when first needed).
+    fn waits_for_slot(&self, node: usize, working: &mut Option<usize>) -> bool {
         let g = self.plan.group[node];
         if self.opens.is_empty() || !self.opens[node] || self.group_holds[g] || self.running == 0 {
             return false;
@@ -211,10 +212,13 @@ impl<T> Scheduler<T> {
         if self.held < self.slots {
             return false;
         }
-        let parked = (0..self.group_holds.len())
-            .filter(|&h| self.group_holds[h] && self.parked(h))
-            .count();
-        self.held - parked >= self.slots || self.held >= 2 * self.slots
+        let working = *working.get_or_insert_with(|| {
+            let parked = (0..self.group_holds.len())
+                .filter(|&h| self.group_holds[h] && self.parked(h))
+                .count();
+            self.held - parked
+        });
+        working >= self.slots || self.held >= 2 * self.slots
     }
 
     /// Group `g` runs nothing, has nothing ready, and its next node has everything it needs
@@ -415,6 +419,7 @@ impl<T> Scheduler<T> {
     /// Pops the best ready node that may start now; entries that must wait for a slot go to
     /// `deferred` (the caller puts them back).
     fn pop_runnable(&mut self, now: Instant, deferred: &mut Vec<ReadyEntry>) -> Option<usize> {
+        let mut working = None;
         while let Some(&entry) = self.ready.peek() {
             let node = entry.node;
             // Lazy deletion: a queued node may since have been cancelled or timed out.
@@ -426,9 +431,10 @@ impl<T> Scheduler<T> {
             if self.timeout.is_some_and(|t| self.group_used[g] >= t) {
                 self.ready.pop();
                 self.expire_group(g, now); // its budget is spent: the rest of the pipeline times out
+                working = None; // it may have given a slot back
                 continue;
             }
-            if self.waits_for_slot(node) {
+            if self.waits_for_slot(node, &mut working) {
                 deferred.extend(self.ready.pop());
                 continue;
             }
