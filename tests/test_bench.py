@@ -216,38 +216,8 @@ def test_report_has_documented_keys() -> None:
     assert "| agent-session" in md and "(c) warm + sklearn memory" in md and "peak PSS MB" in md
 
 
-def _smoke(tmp_path: Path, modes: str) -> dict:
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    out = tmp_path / "bench.json"
-    args = parser.parse_args(["--quick", "--rows", "300", "--scripts", "3", "--reps", "1",
-                              "--modes", modes, "--json", str(out)])
-    rc = run_from_args(args)
-    report = json.loads(out.read_text())
-    assert rc == 0, [(name, w["fidelity"]["mismatches"][:3],
-                      {m: e["error"][-1500:] for m, e in w["modes"].items() if e["error"]})
-                     for name, w in report["workloads"].items()]
-    assert set(report["workloads"]) == set(WORKLOADS)
-    for name, w in report["workloads"].items():
-        assert set(w["medians"]) == {m for m in modes.split(",") if MODES[m].applies_to(name)}
-        assert all(e["peak_pss_mb"] > 0 for e in w["modes"].values())
-        assert all(v is not None and v > 0 for v in w["medians"].values())
-        assert set(w["ratios"]) == {"vs_a", "vs_b"}
-        assert w["fidelity"]["verdict"] == "identical"
-    return report
-
-
-def test_smoke_modes_abc(tmp_path: Path) -> None:
-    report = _smoke(tmp_path, "a,b,c")
-    assert report["verdict"] == "ok"
-    assert report["workloads"]["agent-session"]["ratios"]["vs_a"]["a"] == 1.0
-
-
-def test_smoke_modes_def(tmp_path: Path) -> None:
-    pytest.importorskip("stratum_jupyter._native")
-    pytest.importorskip("distributed")
-    report = _smoke(tmp_path, "b,d,e,f,dask-distributed")
-    assert report["workloads"]["aide"]["thread_env"] == {}      # library default threads
+# The whole suite end to end (every workload and mode, fidelity checked) is `make bench-smoke`,
+# which `make test` runs: not repeated here.
 
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
