@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,7 +122,10 @@ class RemotePipeline:
         self.lock = threading.Lock()
         self.pending: list[dict] = []
         self.lost: str | None = None  # the worker died: why
-        self.collected: tuple[dict, list[str]] | None = None
+        self.collected: list[str] | None = None  # after collect: the names that could not come back
+        self.data: bytes | None = None  # the collected namespace, pickled until namespace()
+        self.names: list[str] = []  # the names in it
+        self.loaded: dict = {}
 
     def queue(self, node: Node, outcome: Outcome) -> None:
         self.pending.append({"path": outcome.published, "inputs": reads_by_version(node), "rng": node.rng})
@@ -162,10 +165,11 @@ class RemotePipeline:
             with self.lock:
                 self.busy = False
 
-    def collect(self) -> tuple[dict, list[str]]:
-        """The pipeline's names and those that could not come back; the worker is released."""
+    def collect(self) -> list[str]:
+        """Bring the pipeline's names back (kept pickled until :meth:`namespace`) and release the
+        worker; returns the names that could not come back."""
         if self.collected is None:
-            namespace: dict = {}
+            self.loaded = {}
             untransferable: list[str] = []
             with self.lock:
                 if self.busy:  # the run ended while a step still runs (abandoned): end it
@@ -174,17 +178,29 @@ class RemotePipeline:
                         self.worker.kill()
             if self.lost is None and self.worker is None:  # every step came from elsewhere: no worker needed
                 for item in self.pending:
-                    bind_published(namespace, local_file(self.pool, item["path"]), item["inputs"])
+                    bind_published(self.loaded, local_file(self.pool, item["path"]), item["inputs"])
             elif self.lost is None:
                 try:
                     reply = self._worker().request("collect", bindings=self.pending)
-                    namespace, untransferable = transfer.loads(reply["data"]), reply["untransferable"]
+                    self.data, self.names, untransferable = reply["data"], reply["names"], reply["untransferable"]
                 except WorkerDied as died:
                     self.lost = str(died)
             self.pending = []
-            self.collected = (namespace, untransferable)  # type: ignore[assignment]
+            self.collected = untransferable
             self.close()
-        return self.collected  # type: ignore[return-value]
+        return self.collected
+
+    def namespace(self) -> tuple[dict, list[str]]:
+        """The collected names and those that could not come back. Unpickled here, on first use:
+        the kernel does it when the run is over rather than while workers still compute (it
+        competes with their native threads for the cores)."""
+        if self.data is not None:
+            data, self.data = self.data, None
+            try:
+                self.loaded = transfer.loads(data)
+            except Exception:  # noqa: BLE001 - e.g. a class the kernel cannot import: never lose silently
+                self.collected = sorted({*self.collected, *self.names})
+        return self.loaded, self.collected or []
 
     def close(self) -> None:
         worker, self.worker = self.worker, None
@@ -216,6 +232,7 @@ class Execution:
         self.kernel_flags = kernel_flags
         self.kernel_state = ThreadState()  # created on the kernel's thread, carried through its cells
         self.written_back: set[int] = set()  # isolated pipelines whose names reached the kernel during the run
+        self.unloaded: set[int] = set()  # isolated pipelines collected, their names not unpickled yet
         self.listeners = listeners or []
         self.lock = threading.Lock()
         kernel = Lineage(kernel_namespace)
@@ -340,6 +357,11 @@ class Execution:
         self._finish(node.pipeline, reason, cause=f"{cause} (at line {node.step.lineno})")
 
     # -- execution ---------------------------------------------------------------------------
+    def kept(self, node_id: int) -> bool:
+        """Whether the step cache holds this node's outputs (a hit binds them: no worker needed)."""
+        key = self.cache_keys.get(node_id)
+        return key is not None and self.cache is not None and self.cache.has(key)
+
     def _from_cache(self, node: Node) -> Outcome | None:
         """The outputs an earlier run kept for this step, or None to compute them."""
         hit = self.cache.get(self.cache_keys[node.id])  # type: ignore[union-attr]
@@ -534,13 +556,9 @@ class Execution:
         untransferable: list[str] = []
         remote = self.remote[index]
         if remote is not None and (final or not self.closed):
-            namespace, untransferable = remote.collect()
+            untransferable = remote.collect()
             if remote.lost is not None and status != "crashed":  # ended by a time limit or an interrupt
                 cause = f"{cause or status}; {remote.lost} (names the cell had bound are lost with it)"
-        if self.graph.pipelines[index].isolated:
-            names = {n for n in namespace if not (n.startswith("__") and n.endswith("__"))}
-        else:
-            names = self.bound[index]
         with self.lock:
             if self.closed and not final:  # a late return of a call the runtime gave up on
                 return
@@ -548,15 +566,31 @@ class Execution:
             result.status = status
             result.error = error
             result.cause = cause
-            result.namespace = {n: namespace[n] for n in sorted(names) if n in namespace}
+            if remote is not None:  # its names come with :meth:`_load`, when the run is over
+                self.unloaded.add(index)
+            else:
+                names = self.bound[index] if not self.graph.pipelines[index].isolated else _own_names(namespace)
+                result.namespace = {n: namespace[n] for n in sorted(names) if n in namespace}
+                if not self.graph.pipelines[index].isolated:
+                    result.deleted = {n for n in names if n not in namespace}
             result.untransferable = untransferable
-            if not self.graph.pipelines[index].isolated:
-                result.deleted = {n for n in names if n not in namespace}
             result.stdout = "".join(t for s, t in result.outputs if s == "stdout")  # type: ignore[misc]
             result.stderr = "".join(t for s, t in result.outputs if s == "stderr")  # type: ignore[misc]
 
+    def _load(self, index: int) -> None:
+        """Put an isolated pipeline's collected names into its result (unpickling them here)."""
+        with self.lock:
+            if index not in self.unloaded:
+                return
+            self.unloaded.discard(index)
+        namespace, untransferable = self.remote[index].namespace()  # type: ignore[union-attr]
+        result = self.results[index]
+        result.namespace = {n: namespace[n] for n in sorted(_own_names(namespace))}
+        result.untransferable = untransferable
+
     def _write_back_isolated(self, index: int) -> None:
         """Make an isolated cell's names visible to the kernel cells captured after it."""
+        self._load(index)
         result = self.results[index]
         self.kernel.namespace.update(result.namespace)
         self.written_back.add(index)
@@ -635,6 +669,8 @@ class Execution:
         for remote in self.remote:
             if remote is not None:
                 remote.close()
+        for index in sorted(self.unloaded):
+            self._load(index)
         self.fold_events = read_events(self.folds) if self.folds is not None else []
         self._emit_folds()
         model_selection.uninstall()
@@ -642,6 +678,11 @@ class Execution:
             np.random.set_state(self.kernel.rng[0])
             random.setstate(self.kernel.rng[1])
         return self.results
+
+
+def _own_names(namespace: Mapping[str, object]) -> set[str]:
+    """The names a cell bound: not the interpreter's dunders."""
+    return {n for n in namespace if not (n.startswith("__") and n.endswith("__"))}
 
 
 def describe(value: object) -> str | None:

@@ -211,3 +211,34 @@ def test_shared_intermediates_are_released_after_their_last_consumer(monkeypatch
     assert results.stats["released"] >= 2 and results.stats["peak_live_outputs"] >= 1
     gc.collect()
     assert len(tracker.alive) == 0, "nothing holds the shared intermediate after the run"
+
+
+def test_the_kernel_unpickles_candidates_namespaces_after_the_run():
+    # Unpickling in the kernel while workers still fit would take a core from their native threads:
+    # a namespace comes back pickled and is loaded when the run is over, on the kernel's thread.
+    # One that cannot be loaded there lists every name as untransferable instead of failing the run.
+    import builtins
+    import threading
+
+    probe = (
+        "import builtins, threading\n"
+        "def _record():\n"
+        "    builtins.__dict__.setdefault('stratum_loaded_on', []).append(threading.current_thread().name)\n"
+        "    return 'loaded'\n"
+        "class Probe:\n"
+        "    def __reduce__(self):\n"
+        "        return (_record, ())\n"
+        "value = Probe()\n"
+    )
+    broken = "def _refuse():\n    raise RuntimeError('not here')\nclass Refused:\n    def __reduce__(self):\n        return (_refuse, ())\nkept = 1\nthing = Refused()\n"
+    batch = Batch()
+    batch.add(probe, name="probe", isolated=True)
+    batch.add(broken, name="broken", isolated=True)
+    try:
+        results = batch.run(jobs=2, backend="processes")
+        assert results["probe"].namespace["value"] == "loaded"
+        assert builtins.stratum_loaded_on == [threading.current_thread().name]
+        assert results["broken"].status == "ok" and results["broken"].namespace == {}
+        assert results["broken"].untransferable == ["Refused", "_refuse", "kept", "thing"]
+    finally:
+        builtins.__dict__.pop("stratum_loaded_on", None)

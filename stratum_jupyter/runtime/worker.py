@@ -159,7 +159,7 @@ class Worker:
         names = {n: v for n, v in self.namespace.items() if not (n.startswith("__") and n.endswith("__"))}
         data, untransferable = transfer.dumps_namespace(names)
         smoke.end()
-        return {"data": data, "untransferable": untransferable}
+        return {"data": data, "untransferable": untransferable, "names": sorted(set(names) - set(untransferable))}
 
 
 class _Shown:
