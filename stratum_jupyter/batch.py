@@ -325,12 +325,13 @@ def _run(
 ) -> dict:
     """``plan`` on the runtime ``run_plan``. With worker processes, at most ``jobs`` isolated
     pipelines hold one at once: a started pipeline finishes before another takes a new worker
-    (fewer processes, warm ones reused, less memory)."""
+    (fewer processes, warm ones reused, less memory). A step the cache holds takes no worker."""
+    opens = [o and not execution.kept(i) for i, o in enumerate(plan.opens)] if workers is not None else None
     return run_plan(
         plan.deps_ok, plan.deps_any, plan.inputs, plan.priority, plan.group, execution.run_node, execution.skip_node,
         jobs=jobs, timeout=timeout, grace=INTERRUPT_GRACE, poll_ms=50, memory=budget, shape=plan.shape, probe=probe,
         spill=store.spill, reload=store.reload,
-        slots=jobs if workers is not None else None, opens=plan.opens if workers is not None else None,
+        slots=jobs if workers is not None else None, opens=opens,
     )
 
 

@@ -223,6 +223,10 @@ class StepCache:
 
     # -- lookup -------------------------------------------------------------------------------
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored under ``key`` (unchecked: :meth:`get` may still refuse it)."""
+        return self.error is None and self._check_key(key) and self._entry_path(key).exists()
+
     def get(self, key: str) -> CachedStep | None:
         """The entry stored under ``key``, checked, or None; refreshes its LRU time."""
         if self.error is not None or not self._check_key(key):

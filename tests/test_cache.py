@@ -48,6 +48,7 @@ def test_round_trip_in_another_instance(tmp_path):
     np.testing.assert_array_equal(loaded["bindings"]["arr"], np.arange(5))
     assert loaded["deleted"] == ["gone"]
     assert StepCache(tmp_path / "cache").get("fff000") is None  # a miss is silent
+    assert StepCache(tmp_path / "cache").has("abc123") and not StepCache(tmp_path / "cache").has("fff000")
 
 
 def test_data_file_is_named_by_its_content(tmp_path):
