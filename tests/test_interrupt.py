@@ -34,7 +34,9 @@ def test_interrupt_returns_quickly_and_keeps_completed_results(kernel, tmp_path)
         if reply["parent_header"].get("msg_id") == msg_id:
             break
     elapsed = time.monotonic() - start
-    assert elapsed < 5.0, f"interrupt took {elapsed:.1f} s"
+    # the running steps get INTERRUPT_GRACE (4 s) to stop, then their workers are ended: well
+    # under the 30 s a hung run would take, with room for a loaded CI machine (5.07 s was seen)
+    assert elapsed < 8.0, f"interrupt took {elapsed:.1f} s"
     _, out = execute(client, "1 + 1")
     assert out == "2"
     _, out = execute(client, "print({n: r.status for n, r in stratum_results.items()}, answer)")
