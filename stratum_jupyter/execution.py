@@ -125,7 +125,7 @@ class RemotePipeline:
         self.collected: list[str] | None = None  # after collect: the names that could not come back
         self.data: bytes | None = None  # the collected namespace, pickled until namespace()
         self.names: list[str] = []  # the names in it
-        self.loaded: dict = {}
+        self.loaded: dict = {}  # the namespace once unpickled (or bound here, without a worker)
 
     def queue(self, node: Node, outcome: Outcome) -> None:
         self.pending.append({"path": outcome.published, "inputs": reads_by_version(node), "rng": node.rng})
@@ -169,7 +169,6 @@ class RemotePipeline:
         """Bring the pipeline's names back (kept pickled until :meth:`namespace`) and release the
         worker; returns the names that could not come back."""
         if self.collected is None:
-            self.loaded = {}
             untransferable: list[str] = []
             with self.lock:
                 if self.busy:  # the run ended while a step still runs (abandoned): end it

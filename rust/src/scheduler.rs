@@ -203,10 +203,15 @@ impl<T> Scheduler<T> {
         self.held
     }
 
+    /// Dispatching `node` makes its group take a slot (false for every node without `set_slots`).
+    fn opens(&self, node: usize) -> bool {
+        self.opens.get(node).copied().unwrap_or(false)
+    }
+
     /// `working`: holders not parked, computed once per dispatch decision (when first needed).
     fn waits_for_slot(&self, node: usize, working: &mut Option<usize>) -> bool {
         let g = self.plan.group[node];
-        if self.opens.is_empty() || !self.opens[node] || self.group_holds[g] || self.running == 0 {
+        if !self.opens(node) || self.group_holds[g] || self.running == 0 {
             return false;
         }
         if self.held < self.slots {
@@ -393,7 +398,7 @@ impl<T> Scheduler<T> {
         if self.plan.inputs[node].is_empty() {
             self.group_started[g] = true;
         }
-        if !self.opens.is_empty() && self.opens[node] && !self.group_holds[g] {
+        if self.opens(node) && !self.group_holds[g] {
             self.group_holds[g] = true;
             self.held += 1;
         }
