@@ -29,6 +29,8 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 # reproducible between two runs, so they are not part of a result's identity.
 _TIMING_ATTRS = frozenset({"refit_time_"})
 _TIMING_CV_KEYS = frozenset({"mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"})
+#: The timing keys of ``cross_validate``'s result (a dict holding both).
+_TIMING_RESULT_KEYS = frozenset({"fit_time", "score_time"})
 
 _Memo = set[tuple[int, int]]
 
@@ -254,7 +256,15 @@ def _is_mapping(obj: Any) -> bool:
     return isinstance(obj, dict) or isinstance(obj, types.MappingProxyType)
 
 
+def _without_timing(mapping: Any) -> Any:
+    """A ``cross_validate`` result without its wall-clock ``fit_time`` and ``score_time``."""
+    if isinstance(mapping, dict) and _TIMING_RESULT_KEYS <= mapping.keys():
+        return {k: v for k, v in mapping.items() if k not in _TIMING_RESULT_KEYS}
+    return mapping
+
+
 def _equal_mapping(a: Any, b: Any, memo: _Memo) -> bool:
+    a, b = _without_timing(a), _without_timing(b)
     if len(a) != len(b):
         return False
     try:
@@ -456,6 +466,7 @@ def _explain(a: Any, b: Any, depth: int) -> str:
         reason = _estimator_difference(a, b, set())
         return f"{type(a).__name__}: {reason}" if reason else plain
     if _is_mapping(a):
+        a, b = _without_timing(a), _without_timing(b)
         for key in sorted(set(a) | set(b), key=repr):
             if key not in a or key not in b:
                 return f"key {key!r} present on only one side"

@@ -5,13 +5,19 @@ Identity survives the trip where sequential execution would observe it: when a s
 are pickled, an object that is also the value of one of the step's inputs is written as a
 reference to that input's *version*; the consumer, which read the same versions (that is why it
 reuses the step), resolves it to its own object. ``a = df`` reused in another process therefore
-binds ``a`` to that process's ``df``, not to a copy.
+binds ``a`` to that process's ``df``, not to a copy. Likewise an object that is a global of the
+module defining its class (``from scipy.stats import loguniform``, ``pd.NaT``, the global
+``RandomState`` an estimator with ``random_state=None`` holds) is written as a reference to that
+global: the receiver binds its own library's object, as sequential execution would, not a copy
+frozen at pickling time.
 """
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
+import sys
 import pickle
 import types
 from collections.abc import Callable, Mapping
@@ -28,6 +34,7 @@ class _Pickler(cloudpickle.Pickler):
         super().__init__(file, protocol=5)
         self.known = known
         self.cell_code = False  # a function or class defined in a cell went by value
+        self.module_globals: dict[str, dict[int, str]] = {}  # module name -> {id(global): name}
 
     def persistent_id(self, obj):  # noqa: D102 - pickle's hook
         return self.known.get(id(obj)) if self.known else None
@@ -37,13 +44,38 @@ class _Pickler(cloudpickle.Pickler):
             # Bunch.__setstate__ drops its attributes on purpose (pickles from old versions);
             # a value moved between processes must keep them.
             return _rebuild_bunch, (type(obj), dict(obj), dict(obj.__dict__))
-        if isinstance(obj, (types.FunctionType, type)) and getattr(obj, "__module__", None) == "__main__":
-            self.cell_code = True
+        if isinstance(obj, (types.FunctionType, type)):
+            if getattr(obj, "__module__", None) == "__main__":
+                self.cell_code = True
+        elif not isinstance(obj, types.ModuleType):
+            name = self._module_global(obj)
+            if name is not None:
+                return _module_global, (type(obj).__module__, name)
         return super().reducer_override(obj)
+
+    def _module_global(self, obj: object) -> str | None:
+        """The name under which ``obj`` is a global of its class's module, if it is one."""
+        module_name = getattr(type(obj), "__module__", None)
+        if not isinstance(module_name, str) or module_name in ("__main__", "builtins"):
+            return None
+        index = self.module_globals.get(module_name)
+        if index is None:
+            module = sys.modules.get(module_name)
+            names = vars(module).items() if isinstance(module, types.ModuleType) else ()
+            index = {id(value): name for name, value in names
+                     if not name.startswith("__") and type(value).__module__ == module_name}
+            self.module_globals[module_name] = index
+        return index.get(id(obj))
+
+
+def _module_global(module: str, name: str) -> object:
+    """The receiving process's own object for a module global (see the module docstring)."""
+    return getattr(importlib.import_module(module), name)
 
 
 def _rebuild_bunch(cls: type, items: dict, attributes: dict) -> object:
-    bunch = cls(**items)
+    bunch = cls.__new__(cls)  # not cls(**items): __init__ adds attributes the original may lack
+    dict.update(bunch, items)
     bunch.__dict__.update(attributes)
     return bunch
 

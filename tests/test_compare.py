@@ -14,7 +14,7 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -308,3 +308,20 @@ def test_first_difference_truncates_and_explains():
     message = first_difference({"m": LogisticRegression(C=1.0)}, {"m": LogisticRegression(C=2.0)})
     assert "C" in message
     assert "[1]" in explain_difference([1, 2], [1, 3])
+
+
+def test_cross_validate_results_ignore_wall_clock_timings(iris):
+    X, y = iris
+
+    def scores():
+        return cross_validate(LogisticRegression(max_iter=500), X, y, cv=3, return_train_score=True)
+
+    a, b = scores(), scores()
+    b["fit_time"] = b["fit_time"] + 1.0
+    assert values_equal(a, b)
+    assert first_difference({"res": a}, {"res": b}) is None
+    b["test_score"] = b["test_score"] + 0.5
+    assert not values_equal(a, b)
+    assert first_difference({"res": a}, {"res": b}).startswith("res: ['test_score']")
+    # a dict that merely has a "fit_time" key is compared whole
+    assert not values_equal({"fit_time": 1.0}, {"fit_time": 2.0})

@@ -1,0 +1,69 @@
+"""Values moving between processes (transfer.py): what travels by value and what by reference."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.stats import loguniform, randint
+from sklearn.utils import check_random_state
+
+from stratum_jupyter import Batch, transfer
+
+
+def _round_trip(value: object) -> object:
+    return transfer.loads(transfer.dumps(value))
+
+
+def test_globals_of_a_library_module_arrive_as_the_receivers_own_objects():
+    back = _round_trip({"loguniform": loguniform, "randint": randint, "nat": pd.NaT,
+                        "global_rng": check_random_state(None)})
+    assert back["loguniform"] is loguniform and back["randint"] is randint
+    assert back["nat"] is pd.NaT
+    assert back["global_rng"] is np.random.mtrand._rand  # what random_state=None estimators hold
+
+
+def test_other_instances_of_the_same_classes_travel_by_value():
+    frozen = randint(2, 10)
+    own = type(loguniform)(name="own")
+    rng = np.random.RandomState(3)
+    back = _round_trip({"frozen": frozen, "own": own, "rng": rng})
+    assert back["frozen"] is not frozen and back["frozen"].args == (2, 10)
+    assert back["own"] is not own and back["own"].name == "own"
+    assert back["rng"] is not rng and back["rng"].randint(1000) == np.random.RandomState(3).randint(1000)
+
+
+def test_an_isolated_cell_imported_distribution_is_the_kernels_after_the_run():
+    code = (
+        "import numpy as np\n"
+        "from scipy.stats import loguniform\n"
+        "from sklearn.utils import check_random_state\n"
+        "np.random.seed(0)\n"
+        "rng = check_random_state(None)  # the global RandomState, as random_state=None resolves\n"
+    )
+    batch = Batch()
+    batch.add(code, name="p", isolated=True)
+    result = batch.run(jobs=1)["p"]
+    assert result.status == "ok", result.error
+    namespace = result.namespace
+    # As after plain execution: the names are the library's objects, so a later draw follows the
+    # kernel's global RNG instead of a copy frozen when the worker pickled the namespace.
+    assert namespace["loguniform"] is stats.loguniform
+    np.random.seed(1)
+    drawn = namespace["loguniform"].rvs(1e-3, 1.0)
+    np.random.seed(1)
+    assert drawn == stats.loguniform.rvs(1e-3, 1.0)
+    assert namespace["rng"] is np.random.mtrand._rand
+
+
+def test_bunches_arrive_with_exactly_their_attributes():
+    from sklearn.utils import Bunch
+
+    made = Bunch(a=1, b=[2])
+    made.__dict__["note"] = "kept"  # an attribute next to the items survives the trip
+    unpickled = pickle.loads(pickle.dumps(Bunch(a=1)))  # e.g. from joblib.load: no attributes left
+    back = _round_trip({"made": made, "unpickled": unpickled})
+    assert back["made"] == {"a": 1, "b": [2]} and vars(back["made"]) == vars(made)
+    assert back["unpickled"] == {"a": 1} and vars(back["unpickled"]) == vars(unpickled)
