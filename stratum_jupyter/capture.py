@@ -22,6 +22,8 @@ from types import CodeType
 
 from . import effects
 from .effects import (
+    is_process_setter,
+    is_process_setting,
     CLOCK_CALLS,
     CONSUMING_BUILTINS,
     DEFAULTDICT,
@@ -111,6 +113,7 @@ class Step:
     lazy_writes: frozenset[str] = frozenset()
     resolved: tuple[tuple[str, str | None, str | None], ...] = ()  # bound name → (library path, kind)
     future_flags: int = 0  # compiler flags a `from __future__ import` turns on for what follows
+    settings: bool = False  # changes process-wide settings (warnings filters, pandas options, …)
 
     @property
     def label(self) -> str:
@@ -254,7 +257,20 @@ def _analyse_anew(stmt: ast.stmt, source: str, context: Context) -> Step:
         lazy_writes=frozenset(visitor.lazy_writes),
         resolved=tuple(sorted((n, m, k) for n, (m, k) in visitor.resolved(stmt).items())),
         future_flags=future_flags(stmt),
+        settings=_sets_process_state(stmt, context.modules),
     )
+
+
+def _sets_process_state(stmt: ast.stmt, modules: dict[str, str]) -> bool:
+    """Whether the statement calls a settings function or assigns into a settings object
+    anywhere in it (:mod:`.effects`), by the library paths its names were imported as."""
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Call) and is_process_setter(_resolve(node.func, modules)):
+            return True
+        if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+            if is_process_setting(_resolve(node.value, modules)):
+                return True
+    return False
 
 
 def _expand_aliases(mutated: set[str], aliases: dict[str, set[str]]) -> set[str]:

@@ -11,7 +11,10 @@ receiver and its arguments. A run-time guard (:mod:`.guard`) catches what this t
 
 from __future__ import annotations
 
+import ast
+import builtins
 import dis
+import sys
 import types
 from collections.abc import Mapping
 
@@ -133,6 +136,19 @@ FILE_WRITERS = frozenset(
     }
 )
 
+# Library functions that change process-wide settings — the warnings filters, pandas' and numpy's
+# options, scikit-learn's configuration, logging — and settings objects whose items or attributes
+# are assigned (``pd.options.display.max_rows = 4``, ``os.environ["X"] = "1"``): state no value
+# carries, which every later statement of the pipeline may depend on, wherever it runs.
+PROCESS_SETTERS = (
+    ("warnings", "filterwarnings"), ("warnings", "simplefilter"), ("warnings", "resetwarnings"),
+    ("pandas", "set_option"), ("pandas", "reset_option"), ("sklearn", "set_config"),
+    ("numpy", "seterr"), ("numpy", "set_printoptions"), ("numpy", "seterrcall"),
+    ("logging", "basicConfig"), ("logging", "disable"), ("matplotlib", "use"), ("matplotlib", "rc"),
+    ("seaborn", "set"), ("seaborn", "set_theme"), ("seaborn", "set_style"), ("seaborn", "set_context"),
+)
+PROCESS_SETTINGS = (("pandas", "options"), ("os", "environ"), ("matplotlib", "rcParams"))
+
 # Kinds of values whose reads change them (capture tracks them per name).
 ITERATOR, RNG_OBJECT, DEFAULTDICT = "iterator", "rng", "defaultdict"
 # Kinds of functions defined in cells: calling them yields an iterator / changes their arguments /
@@ -246,3 +262,66 @@ def _mutable(value: object) -> bool:
     if isinstance(value, tuple):
         return any(_mutable(v) for v in value)
     return True
+
+
+def is_process_setter(qualified: str | None) -> bool:
+    """Whether a resolved callee (``pandas.set_option``) changes process-wide settings."""
+    return qualified is not None and root_and_name(qualified) in PROCESS_SETTERS
+
+
+def is_process_setting(qualified: str | None) -> bool:
+    """Whether a resolved path (``pandas.options.display``) is inside a settings object."""
+    return qualified is not None and any(
+        qualified == f"{m}.{n}" or qualified.startswith(f"{m}.{n}.") for m, n in PROCESS_SETTINGS)
+
+
+def sets_process_state(statement: ast.stmt, namespace: Mapping[str, object]) -> bool:
+    """Whether ``statement`` (just run in ``namespace``) called a :data:`PROCESS_SETTERS` function
+    or assigned into a :data:`PROCESS_SETTINGS` object — recognized by the objects its names hold
+    now, not by how it spells them."""
+    if isinstance(statement, ast.Expr | ast.Assign | ast.AnnAssign) and isinstance(statement.value, ast.Call):
+        callee = _resolve_chain(statement.value.func, namespace)
+        if callee and any(callee[-1] is setter for setter in _loaded(PROCESS_SETTERS)):
+            return True
+    targets = statement.targets if isinstance(statement, ast.Assign) else (
+        [statement.target] if isinstance(statement, ast.AugAssign | ast.AnnAssign) else [])
+    settings = _loaded(PROCESS_SETTINGS)
+    for target in targets:
+        if isinstance(target, ast.Attribute | ast.Subscript):
+            chain = _resolve_chain(target.value, namespace)
+            if any(obj is setting for obj in chain for setting in settings):
+                return True
+    return False
+
+
+def replay_source(statement: ast.stmt, namespace: Mapping[str, object]) -> str | None:
+    """The statement's source when it set process state (:func:`sets_process_state`): a process
+    binding its outputs instead of running it runs this too."""
+    return ast.unparse(statement) if sets_process_state(statement, namespace) else None
+
+
+def _loaded(pairs: tuple[tuple[str, str], ...]) -> list[object]:
+    """The objects named by (module, attribute) pairs, for the modules loaded in this process."""
+    found = []
+    for module_name, name in pairs:
+        module = sys.modules.get(module_name)
+        if module is not None and hasattr(module, name):
+            found.append(getattr(module, name))
+    return found
+
+
+def _resolve_chain(expression: ast.expr, namespace: Mapping[str, object]) -> list[object]:
+    """The objects along a dotted name (``pd.options.display`` → pd, pd.options, …), looked up
+    without calling anything; empty when it is not a plain dotted name or a lookup fails."""
+    if isinstance(expression, ast.Name):
+        if expression.id in namespace:
+            return [namespace[expression.id]]
+        return [getattr(builtins, expression.id)] if hasattr(builtins, expression.id) else []
+    if isinstance(expression, ast.Attribute):
+        chain = _resolve_chain(expression.value, namespace)
+        if chain:
+            try:
+                return [*chain, getattr(chain[-1], expression.attr)]
+            except Exception:  # noqa: BLE001 - a property that raises: not a settings lookup
+                return []
+    return []

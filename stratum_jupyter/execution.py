@@ -29,6 +29,7 @@ import numpy as np
 from . import isolation, model_selection, transfer
 from .transfer import bind_published, publish
 from .cache import StepCache, environment_key
+from .effects import replay_source
 from .errors import StepError
 from .folds import read_events, summarize_steps
 from .capture import compile_step
@@ -177,7 +178,7 @@ class RemotePipeline:
                         self.worker.kill()
             if self.lost is None and self.worker is None:  # every step came from elsewhere: no worker needed
                 for item in self.pending:
-                    bind_published(self.loaded, local_file(self.pool, item["path"]), item["inputs"])
+                    bind_published(self.loaded, local_file(self.pool, item["path"]), item["inputs"])  # no process to set
             elif self.lost is None:
                 try:
                     reply = self._worker().request("collect", bindings=self.pending)
@@ -423,7 +424,8 @@ class Execution:
             path = self._exchange_path(node)
             known = {v: namespace[n] for v, n in reads_by_version(node).items() if n in namespace}
             try:
-                keep &= not publish(path, outcome.bindings, sorted(outcome.deleted), outcome.rng if node.rng else None, known)
+                keep &= not publish(path, outcome.bindings, sorted(outcome.deleted), outcome.rng if node.rng else None, known,
+                                    replay_source(step.tree, namespace))
                 outcome.published = path
             except Exception:  # noqa: BLE001 - unpicklable outputs: remote consumers compute them
                 pass
@@ -515,7 +517,7 @@ class Execution:
         lineage = self.lineages[node.pipeline]
         if outcome.remote:
             published = local_file(self.pool, outcome.published)  # type: ignore[arg-type]
-            rng = bind_published(lineage.namespace, published, reads_by_version(node))
+            rng, _ = bind_published(lineage.namespace, published, reads_by_version(node))
         else:
             lineage.namespace.update(outcome.bindings)
             for name in outcome.deleted:

@@ -25,6 +25,7 @@ from .frontend import plural
 
 KERNEL = -1  # lineage of the non-isolated cells: they share the kernel namespace, in order
 RNG = "@rng"
+SETTINGS = "@settings"  # process-wide settings: warnings filters, pandas options, scikit-learn config
 FS_ANY = "@fs_any"  # bumped by every file write
 FS_DYNAMIC = "@fs_dynamic"  # bumped by writes to paths only known at run time
 
@@ -253,8 +254,12 @@ class BatchGraph:
             if name not in self.files:  # a file's state on disk is read once per graph
                 self.files[name] = self._disk_version(name)
             read_versions[name] = self.files[name]
+        # A step runs under the settings the pipeline's statements made before it: it is merged
+        # only with steps that ran after the same ones (a print under another display option,
+        # a fit under another scikit-learn configuration computes something else).
+        settings = (env[SETTINGS],) if SETTINGS in env else ()
         key = hashlib.sha256(
-            repr((step.fingerprint, sorted(read_versions.items()), sorted(reads - set(read_versions)), salt)).encode()
+            repr((step.fingerprint, sorted(read_versions.items()), sorted(reads - set(read_versions)), salt, *settings)).encode()
         ).hexdigest()[:20]
 
         node = Node(
@@ -314,6 +319,8 @@ class BatchGraph:
                 self._link(lineage, env[name], env[other])
         if rng:
             env[RNG] = f"{key}:{RNG}"
+        if step.settings:
+            env[SETTINGS] = f"{key}:{SETTINGS}"
         if tainted:
             self.tainted.update(env[n] for n in writes | mutated | ({RNG} if rng else set()) if n in env)
         for name in pseudo_writes:

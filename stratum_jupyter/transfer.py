@@ -133,11 +133,14 @@ def dumps_namespace(namespace: Mapping[str, object]) -> tuple[bytes, list[str]]:
         return dumps({}), sorted(namespace)
 
 
-def publish(path: str, bindings: dict, deleted: list[str], rng: tuple | None, inputs: dict[str, object]) -> bool:
+def publish(
+    path: str, bindings: dict, deleted: list[str], rng: tuple | None, inputs: dict[str, object], replay: str | None = None,
+) -> bool:
     """Write a step's outputs for other processes; returns whether they hold functions or
     classes defined in a cell (travelling by value: a later run must not reuse them, its own
-    definitions are other objects)."""
-    data, cell_code = _dump({"bindings": bindings, "deleted": deleted, "rng": rng}, inputs)
+    definitions are other objects). ``replay``: the statement's source when it set process state
+    (:func:`.effects.replay_source`), for consumer processes to run too."""
+    data, cell_code = _dump({"bindings": bindings, "deleted": deleted, "rng": rng, "replay": replay}, inputs)
     tmp = f"{path}.tmp"
     with open(tmp, "wb") as file:
         file.write(data)
@@ -150,12 +153,13 @@ def load_published(path: str, inputs: dict[str, object]) -> dict:
     return loads(Path(path).read_bytes(), inputs)  # type: ignore[return-value]
 
 
-def bind_published(namespace: dict, path: str, inputs: Mapping[str, str]) -> tuple | None:
+def bind_published(namespace: dict, path: str, inputs: Mapping[str, str]) -> tuple[tuple | None, str | None]:
     """Bind into ``namespace`` what :func:`publish` wrote; ``inputs`` (version → name) says which
-    of the namespace's values references resolve to. Returns the RNG state kept with it, if any."""
+    of the namespace's values references resolve to. Returns the RNG state kept with it and the
+    statement to replay, if any."""
     known = {version: namespace[name] for version, name in inputs.items() if name in namespace}
     published = load_published(path, known)
     namespace.update(published["bindings"])
     for name in published["deleted"]:
         namespace.pop(name, None)
-    return published["rng"]
+    return published["rng"], published.get("replay")

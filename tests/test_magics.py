@@ -241,7 +241,8 @@ def test_whole_corpus_through_the_magics_equals_plain_execution(shell, corpus):
         assert first_difference(expected, results[name].namespace) is None, name
     assert {r.status for r in results.values()} == {"ok", "failed"}
     untransferable = {n: r.untransferable for n, r in results.items() if r.untransferable}
-    assert untransferable == ({"json_roundtrip": ["fh"]} if HAS_NATIVE else {})  # worker processes only
+    files = {"json_roundtrip": ["fh"], "cross_validate_stacking_joblib": ["f"]}  # `with open(...) as fh:`
+    assert untransferable == (files if HAS_NATIVE else {})  # worker processes only
 
 
 def test_whole_corpus_as_notebook_cells_leaves_the_kernel_as_sequential_execution(shell, corpus):

@@ -19,7 +19,6 @@ cells read, a working directory the workers share with the kernel (a ``LocalClus
 
 from __future__ import annotations
 
-import operator
 import os
 import threading
 import uuid

@@ -1,7 +1,7 @@
-"""Warm worker processes for isolated pipelines, kept for the whole session.
+"""Worker processes for isolated pipelines, forked warm from fork servers kept for the session.
 
-Each worker runs one pipeline at a time (:mod:`.worker`), so ending it — on a crash, a time
-limit, an interrupt or memory over budget — costs no other pipeline. Workers are started with
+Each worker runs one pipeline (:mod:`.worker`) and ends with it, so ending it early — on a
+crash, a time limit, an interrupt or memory over budget — costs no other pipeline. Workers are started with
 their native thread limits in the environment: GNU OpenMP reads ``OMP_THREAD_LIMIT`` once, when
 it loads, and limiting it afterwards (threadpoolctl) makes LightGBM pathologically slow; so
 ``threads`` is fixed per worker, and a run with another ``--jobs`` gets other workers.
@@ -135,7 +135,6 @@ class WorkerProcess:
         self.connection = connection
         self.server = server
         self.threads = server.threads
-        self.imported: set[str] = set(server.imported)
         # Not our child, so no waitpid: a pidfd tells when it ends and signals it safely (the
         # server reaps it only when asked, so the pid cannot be reused before that).
         self.pidfd = os.pidfd_open(pid)
@@ -210,11 +209,14 @@ class WorkerProcess:
 
 
 class WorkerPool:
-    """Idle warm workers by thread limit; a busy worker belongs to one pipeline until released."""
+    """Fork servers by thread limit and the workers forked from them. A worker serves one
+    pipeline and ends with it: an isolated cell runs like a separate script, so nothing a
+    candidate sets in its process (``warnings`` filters, pandas options, scikit-learn's
+    configuration, a patched library) may reach the next one, as it would in a reused process.
+    A fork costs milliseconds; the libraries come warm from the server."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.idle: list[WorkerProcess] = []
         self.all: list[WorkerProcess] = []
         self.servers: dict[int, ForkServer] = {}
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stratum-spawner")
@@ -236,46 +238,23 @@ class WorkerPool:
         return server
 
     def acquire(self, threads: int, modules: list[str]) -> WorkerProcess:
-        """A live idle worker with ``threads`` (others are retired), or a new one."""
+        """A new worker with ``threads``, forked after its server imported ``modules``."""
+        worker = self._server(threads, modules).fork()
         with self.lock:
             self.all = [w for w in self.all if w.alive()]
-            stale = [w for w in self.idle if w.threads != threads or not w.alive()]
-            self.idle = [w for w in self.idle if w not in stale]
-            worker = self.idle.pop() if self.idle else None
-        for old in stale:
-            old.kill()
-        if worker is None:
-            worker = self._server(threads, modules).fork()
-            with self.lock:
-                self.all.append(worker)
-        self.warm(worker, modules)
+            self.all.append(worker)
         return worker
 
-    def release(self, worker: WorkerProcess) -> None:
-        """Back to the idle list, if it is still alive."""
-        if worker.alive():
-            with self.lock:
-                self.idle.append(worker)
+    @staticmethod
+    def release(worker: WorkerProcess) -> None:
+        """The worker's pipeline is done with it: end it."""
+        worker.kill()
 
     def prewarm(self, threads: int, modules: list[str]) -> None:
         """Start the fork server for ``threads`` importing ``modules``, and import them here too,
         in the background: this process unpickles what workers send back. Neither waits."""
         _import_in_background([m for m in modules if m not in sys.modules])
         self._server(threads, modules)
-        with self.lock:
-            ready = [w for w in self.idle if w.threads == threads and w.alive()]
-        for worker in ready:
-            self.warm(worker, modules)
-
-    @staticmethod
-    def warm(worker: WorkerProcess, modules: list[str]) -> None:
-        missing = [m for m in modules if m not in worker.imported]
-        if missing:
-            try:
-                worker.send("import", modules=missing)
-            except WorkerDied:
-                return
-            worker.imported.update(missing)
 
     def pids(self) -> list[int]:
         with self.lock:
@@ -284,7 +263,7 @@ class WorkerPool:
     def shutdown(self) -> None:
         """End every worker and fork server (at exit, and when a test wants a clean slate)."""
         with self.lock:
-            workers, self.all, self.idle = self.all, [], []
+            workers, self.all = self.all, []
             servers, self.servers = list(self.servers.values()), {}
         for worker in workers:
             worker.kill()

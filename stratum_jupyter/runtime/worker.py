@@ -30,7 +30,7 @@ import time
 from .. import isolation, model_selection, smoke, transfer
 from ..transfer import bind_published, publish
 from ..capture import compile_step
-from .zygote import import_all
+from ..effects import replay_source
 from ..errors import StepError
 from ..guard import changed, snapshot
 from ..memory import sizeof
@@ -74,9 +74,6 @@ class Worker:
                 if reply is not None:
                     self.connection.send(reply)
 
-    def on_import(self, modules: list[str]) -> None:
-        import_all(modules)
-
     def on_start(
         self, cwd: str, path: list[str], filename: str, code: str, sample_rows: int | None = None, folds: str | None = None,
     ) -> None:
@@ -92,9 +89,21 @@ class Worker:
 
     def _bind(self, bindings: list[dict]) -> None:
         for item in bindings:
-            rng = bind_published(self.namespace, item["path"], item["inputs"])
+            rng, replay = bind_published(self.namespace, item["path"], item["inputs"])
             if item["rng"] and rng is not None:
                 set_rng_state(rng)
+            if replay is not None:
+                self._replay(replay)
+
+    def _replay(self, source: str) -> None:
+        """Set in this process the state a shared step set where it ran (``warnings.
+        filterwarnings("ignore")``, ``sklearn.set_config(...)``): its outputs came bound, its
+        effect on the process did not. Quietly: its output was shown once already."""
+        with capturing(StepOutput()):
+            try:
+                exec(compile(source, "<shared step>", "exec"), self.namespace)  # noqa: S102 - the cell's own statement
+            except Exception:  # noqa: BLE001 - it ran fine where it was shared from; nothing to add
+                pass
 
     def on_step(
         self, bindings: list[dict], tree: ast.stmt, filename: str, expression: bool, copy: list[str],
@@ -147,7 +156,8 @@ class Worker:
         ):
             known = {v: namespace[n] for v, n in inputs.items() if n in namespace}
             try:
-                reply["cell_code"] = publish(publish_to, bound, reply["deleted"], rng_state() if rng else None, known)
+                reply["cell_code"] = publish(publish_to, bound, reply["deleted"], rng_state() if rng else None, known,
+                                             replay_source(tree, namespace))
                 reply["published"] = True
             except Exception:  # noqa: BLE001 - unpicklable outputs: consumers run the step themselves
                 pass

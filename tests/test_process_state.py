@@ -1,0 +1,130 @@
+"""Isolated candidates run like separate scripts, also in what they set for their process:
+warnings filters, pandas options, scikit-learn's configuration, numpy's error handling. None of
+it reaches another candidate, and what a shared step set holds in every process that binds it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stratum_jupyter import Batch
+
+SETS_EVERYTHING = """\
+import decimal
+import warnings
+import numpy as np
+import pandas as pd
+import sklearn
+sklearn.set_config(transform_output="pandas")
+pd.set_option("display.max_rows", 4)
+np.seterr(all="raise")
+np.set_printoptions(precision=2)
+warnings.simplefilter("error")
+decimal.getcontext().prec = 5
+print("settings changed")
+"""
+
+READS_EVERYTHING = """\
+import decimal
+import warnings
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+X = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) ** 2})
+print(type(StandardScaler().fit_transform(X)).__name__)
+print(pd.DataFrame({"x": range(10)}))
+print(np.array([1 / 3, 2 / 3]))
+ratio = np.array([1.0]) / np.array([0.0])
+warnings.warn("a warning of its own")
+print(decimal.Decimal(1) / decimal.Decimal(7), ratio)
+"""
+
+
+def _shared_settings(n: int) -> str:
+    # The same settings statements in every candidate (merged into shared steps), then steps of
+    # each candidate's own that depend on them.
+    return f"""\
+import warnings
+warnings.filterwarnings("ignore")
+import numpy as np
+import pandas as pd
+import sklearn
+sklearn.set_config(transform_output="pandas")
+pd.options.display.max_rows = 4
+from sklearn.preprocessing import StandardScaler
+X = pd.DataFrame({{"a": np.arange(10.0), "b": np.arange(10.0) ** 2}})
+scaled = StandardScaler().fit_transform(X) * {n}
+print(type(scaled).__name__)
+print(pd.DataFrame({{"x": range(10, 20)}}) * {n})
+warnings.warn("silenced {n}")
+"""
+
+
+def _plain(code: str, tmp_path: Path, name: str) -> subprocess.CompletedProcess:
+    script = tmp_path / f"{name}.py"
+    script.write_text(code)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, check=False)
+
+
+def test_what_one_candidate_sets_for_its_process_never_reaches_the_next(tmp_path):
+    batch = Batch()
+    batch.add(SETS_EVERYTHING, name="sets", isolated=True)
+    batch.add(READS_EVERYTHING, name="reads", isolated=True)
+    results = batch.run(jobs=1)  # one job: the second candidate runs after the first ends
+    plain = _plain(READS_EVERYTHING, tmp_path, "reads")
+    assert plain.returncode == 0, plain.stderr
+    assert results["sets"].status == "ok"
+    assert results["reads"].status == "ok", results["reads"].error
+    assert results["reads"].stdout == plain.stdout  # ndarray, all ten rows, full precision, 28 digits
+    assert "a warning of its own" in results["reads"].stderr
+    assert "divide by zero" in results["reads"].stderr
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_settings_made_by_a_shared_step_hold_in_every_candidates_process(tmp_path, jobs):
+    batch = Batch()
+    for n in (1, 2, 3):
+        batch.add(_shared_settings(n), name=f"c{n}", isolated=True)
+    results = batch.run(jobs=jobs)
+    for n in (1, 2, 3):
+        plain = _plain(_shared_settings(n), tmp_path, f"c{n}")
+        assert plain.returncode == 0, plain.stderr
+        result = results[f"c{n}"]
+        assert result.status == "ok", result.error
+        assert result.stdout == plain.stdout  # a DataFrame and a cut display, in every candidate
+        assert type(result.namespace["scaled"]).__name__ == "DataFrame"
+        assert result.stderr == plain.stderr == ""  # the warning is filtered in every process
+    assert results.stats["unique_steps"] < results.stats["captured_steps"]  # the settings were shared
+
+
+def test_a_step_is_merged_only_with_steps_run_under_the_same_settings(tmp_path):
+    cut = "import pandas as pd\npd.set_option('display.max_rows', 4)\nprint(pd.DataFrame({'x': range(10)}))\n"
+    whole = "import pandas as pd\nprint(pd.DataFrame({'x': range(10)}))\n"
+    batch = Batch()
+    batch.add(cut, name="cut", isolated=True)
+    batch.add(whole, name="whole", isolated=True)
+    results = batch.run(jobs=2)
+    assert results["cut"].stdout == _plain(cut, tmp_path, "cut").stdout
+    assert results["whole"].stdout == _plain(whole, tmp_path, "whole").stdout  # all ten rows
+    assert "9  9" in results["whole"].stdout and ".." in results["cut"].stdout
+    assert results.stats["unique_steps"] == 4  # the import is shared, the two prints are not
+
+
+def test_verify_starts_every_plain_script_from_the_settings_the_first_one_found(tmp_path, monkeypatch):
+    import warnings
+
+    import pandas as pd
+    import sklearn
+
+    from stratum_jupyter.verify import verify_scripts
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sets.py").write_text(SETS_EVERYTHING)
+    (tmp_path / "reads.py").write_text(READS_EVERYTHING)
+    before = (list(warnings.filters), pd.get_option("display.max_rows"), sklearn.get_config()["transform_output"])
+    rows = verify_scripts(["sets.py", "reads.py"], jobs=1)
+    assert [(r.name, r.verdict) for r in rows] == [("sets", "identical"), ("reads", "identical")], rows
+    assert (list(warnings.filters), pd.get_option("display.max_rows"), sklearn.get_config()["transform_output"]) == before
