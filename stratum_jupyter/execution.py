@@ -150,12 +150,14 @@ class RemotePipeline:
         with self.lock:
             self.busy = True
         try:
-            return self._worker().request(
+            reply = self._worker().request(
                 "step", memory_limit=self.memory_limit, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
                 outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
                 keep_only=keep_only, flags=node.future_flags, guard=sorted(node.guarded), node=node.id,
             )
+            self.pool.learn(self.threads, reply["imported"])
+            return reply
         except WorkerDied as died:
             self.lost = str(died)
             raise
@@ -183,6 +185,7 @@ class RemotePipeline:
                 try:
                     reply = self._worker().request("collect", bindings=self.pending)
                     self.data, self.names, untransferable = reply["data"], reply["names"], reply["untransferable"]
+                    self.pool.learn(self.threads, reply["imported"])
                 except WorkerDied as died:
                     self.lost = str(died)
             self.pending = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import os
 import signal
+import sys
 import time
 
 import psutil
@@ -129,3 +130,32 @@ def test_a_worker_ended_from_two_threads_at_once_is_reaped_once(pool):
             thread.join()
         assert errors == []
         assert not worker.alive() and worker.reaped
+
+
+def test_modules_a_worker_imports_lazily_are_imported_by_its_server_for_later_workers(pool):
+    # First calls into the libraries import more of them (scikit-learn loads narwhals on its
+    # first DataFrame): a worker reports those, and later forks start with them.
+    worker = pool.acquire(1, [])
+    filename = "<cell pool-test>"
+    worker.send("start", cwd=os.getcwd(), path=list(sys.path), filename=filename, code="")
+    code = "name = __import__('importlib').import_module('wave').__name__"
+    reply = worker.request("step", bindings=[], tree=ast.parse(code).body[0], filename=filename, expression=False,
+                           copy=[], outputs=["name"], publish_to=None, inputs={}, rng=False)
+    assert reply["ok"], reply["error"]
+    assert "wave" in reply["imported"], reply["imported"]
+    pool.learn(1, reply["imported"])
+    later = pool.acquire(1, [])
+    assert run(later, "warm = 'wave' in __import__('sys').modules")["warm"] is True
+
+
+def test_a_batch_teaches_the_server_what_its_candidates_imported(pool, monkeypatch):
+    from stratum_jupyter import Batch
+    from stratum_jupyter.runtime import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "_pool", pool)
+    batch = Batch()
+    batch.add("import importlib\nname = importlib.import_module('chunk').__name__\n", name="lazy", isolated=True)
+    batch.add("import sys\nwarm = 'chunk' in sys.modules\n", name="later", isolated=True)
+    results = batch.run(jobs=1)
+    assert results["lazy"].namespace["name"] == "chunk"
+    assert results["later"].namespace["warm"] is True  # its worker was forked after the server learned

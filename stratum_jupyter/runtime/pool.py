@@ -204,6 +204,8 @@ class WorkerProcess:
         with self._end_lock:
             if self.alive():
                 signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+                # the server reaps at once what has ended: it is never kept from forking meanwhile
+                select.select([self.pidfd], [], [], zygote.REAP_SECONDS)
             self._reap()
             self.connection.close()  # idempotent, but not thread-safe: under the lock too
 
@@ -247,8 +249,17 @@ class WorkerPool:
 
     @staticmethod
     def release(worker: WorkerProcess) -> None:
-        """The worker's pipeline is done with it: end it."""
-        worker.kill()
+        """The worker's pipeline is done with it: end it, off the caller's path (the next
+        pipeline's start need not wait for the process to go)."""
+        threading.Thread(target=worker.kill, name="stratum-release", daemon=True).start()
+
+    def learn(self, threads: int, modules: list[str]) -> None:
+        """Modules a worker imported while it ran (lazily, inside the libraries: first calls
+        cost that much): its server imports them too, so later forks start with them."""
+        with self.lock:
+            server = self.servers.get(threads)
+        if modules and server is not None and server.alive():
+            server.load(modules)
 
     def prewarm(self, threads: int, modules: list[str]) -> None:
         """Start the fork server for ``threads`` importing ``modules``, and import them here too,

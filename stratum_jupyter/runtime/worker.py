@@ -62,6 +62,7 @@ class Worker:
     def __init__(self, connection) -> None:
         self.connection = connection
         self.namespace: dict = {}
+        self.reported = set(sys.modules)  # modules the fork server has (or was told about)
 
     def serve(self) -> None:
         with routed_output():
@@ -112,7 +113,7 @@ class Worker:
     ) -> dict:
         reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
                        "deleted": [], "cell_code": False, "published": False, "internal": None, "changed": [],
-                       "guard_seconds": 0.0}
+                       "guard_seconds": 0.0, "imported": []}
         try:
             self._bind(bindings)
         except BaseException as error:  # noqa: BLE001 - e.g. a published file vanished
@@ -162,6 +163,7 @@ class Worker:
             except Exception:  # noqa: BLE001 - unpicklable outputs: consumers run the step themselves
                 pass
         reply["describe"] = describe(next(iter(bound.values()), None)) if bound else None
+        reply["imported"] = self._newly_imported()
         return reply
 
     def on_collect(self, bindings: list[dict]) -> dict:
@@ -169,7 +171,14 @@ class Worker:
         names = {n: v for n, v in self.namespace.items() if not (n.startswith("__") and n.endswith("__"))}
         data, untransferable = transfer.dumps_namespace(names)
         smoke.end()
-        return {"data": data, "untransferable": untransferable, "names": sorted(set(names) - set(untransferable))}
+        return {"data": data, "untransferable": untransferable, "names": sorted(set(names) - set(untransferable)),
+                "imported": self._newly_imported()}
+
+    def _newly_imported(self) -> list[str]:
+        """Modules imported here since the last report (see :meth:`.pool.WorkerPool.learn`)."""
+        new = sorted(set(sys.modules) - self.reported)
+        self.reported.update(new)
+        return new
 
 
 class _Shown:
