@@ -104,7 +104,8 @@ class RemotePipeline:
 
     The worker is taken from the pool at the pipeline's first executed step; reused outputs
     before that are queued and bound in the worker with the next request. ``collect`` brings
-    the namespace back once, and the worker goes back to the pool.
+    the namespace back once; the worker then serves another pipeline if this one left its process
+    as it found it, else it ends (see :mod:`.runtime.pool`).
     """
 
     def __init__(
@@ -126,6 +127,7 @@ class RemotePipeline:
         self.collected: list[str] | None = None  # after collect: the names that could not come back
         self.data: bytes | None = None  # the collected namespace, pickled until namespace()
         self.names: list[str] = []  # the names in it
+        self.reusable = False  # the worker reported its process as the pipeline found it
         self.loaded: dict = {}  # the namespace once unpickled (or bound here, without a worker)
 
     def queue(self, node: Node, outcome: Outcome) -> None:
@@ -185,6 +187,7 @@ class RemotePipeline:
                 try:
                     reply = self._worker().request("collect", bindings=self.pending)
                     self.data, self.names, untransferable = reply["data"], reply["names"], reply["untransferable"]
+                    self.reusable = reply["reusable"]
                     self.pool.learn(self.threads, reply["imported"])
                 except WorkerDied as died:
                     self.lost = str(died)
@@ -210,9 +213,9 @@ class RemotePipeline:
         if worker is None:
             return
         if self.lost is None:
-            self.pool.release(worker)
+            self.pool.release(worker, reuse=self.reusable)
         else:
-            worker.kill()
+            worker.kill()  # now: nothing of the run may go on once it returned
 
 
 class Execution:

@@ -13,15 +13,14 @@ import ast
 import contextlib
 import io
 import linecache
-import os
 import random
 import shutil
 import traceback
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import process_state
 from .capture import future_flags
 from .compare import first_difference
 
@@ -143,44 +142,10 @@ def plain_results(paths: list[str]) -> dict[str, PlainResult]:
     _clear_scratch()
     results = {}
     for name, code in _read_scripts(paths):
-        with _settings_of_a_new_process():
+        with process_state.restored():  # the next script starts from the settings this one found
             results[name] = run_plain(code, name)
     _restore_rng_state(rng_state)
     return results
-
-
-@contextlib.contextmanager
-def _settings_of_a_new_process():
-    """Undo, after a script, what it set for the whole process — warnings filters, pandas and
-    numpy options, scikit-learn's configuration, environment variables, the decimal context — as its own process
-    would end with it: the next script starts from the settings this one found (the batch runs
-    each in a fresh worker)."""
-    import decimal
-
-    import numpy as np
-    import pandas as pd
-    import sklearn
-    from pandas._config import config as pandas_config
-
-    keys = [k for k in pandas_config._registered_options if k not in pandas_config._deprecated_options]
-    options = {key: pd.get_option(key) for key in keys}
-    saved = (list(warnings.filters), dict(os.environ), np.geterr(), np.get_printoptions(), sklearn.get_config(),
-             decimal.getcontext().copy())
-    try:
-        yield
-    finally:
-        filters, environ, errors, printing, config, context = saved
-        decimal.setcontext(context)
-        warnings.filters[:] = filters
-        warnings._filters_mutated()  # noqa: SLF001 - drop the per-module caches of the old filters
-        os.environ.clear()
-        os.environ.update(environ)
-        np.seterr(**errors)
-        np.set_printoptions(**printing)
-        sklearn.set_config(**config)
-        for key, value in options.items():
-            if pd.get_option(key) != value:
-                pd.set_option(key, value)
 
 
 def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:

@@ -56,7 +56,7 @@ def test_a_crashed_worker_reports_its_exit_and_is_replaced(pool):
     with pytest.raises(WorkerDied, match="exited with code 3"):
         run(worker, "__import__('os')._exit(3)")
     assert not worker.alive()
-    pool.release(worker)  # a dead worker is not taken back
+    pool.release(worker, reuse=True)  # a dead worker is not taken back
     replacement = pool.acquire(1, [])
     assert replacement.pid != worker.pid
     assert run(replacement, "x = 6 * 7")["x"] == 42

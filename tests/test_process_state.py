@@ -128,3 +128,22 @@ def test_verify_starts_every_plain_script_from_the_settings_the_first_one_found(
     rows = verify_scripts(["sets.py", "reads.py"], jobs=1)
     assert [(r.name, r.verdict) for r in rows] == [("sets", "identical"), ("reads", "identical")], rows
     assert (list(warnings.filters), pd.get_option("display.max_rows"), sklearn.get_config()["transform_output"]) == before
+
+
+def test_a_worker_serves_the_next_candidate_only_if_the_last_left_its_process_as_found():
+    def pid(name: str) -> str:  # a statement of each candidate's own (a shared one would run once)
+        return f"import os\npid = os.getpid() if {name!r} else None\n"
+
+    batch = Batch()
+    batch.add(pid("clean") + "total = sum(range(10))\n", name="clean", isolated=True)
+    batch.add(pid("after_clean"), name="after_clean", isolated=True)
+    batch.add(pid("sets") + "import warnings\nwarnings.simplefilter('error')\n", name="sets", isolated=True)
+    batch.add(pid("after_sets"), name="after_sets", isolated=True)
+    batch.add(pid("thread") + "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n",
+              name="leaves_a_thread", isolated=True)
+    batch.add(pid("after_thread"), name="after_thread", isolated=True)
+    results = batch.run(jobs=1)
+    pids = {name: results[name].namespace["pid"] for name in results}
+    assert pids["after_clean"] == pids["clean"]  # warm: the same process
+    assert pids["after_sets"] != pids["sets"]  # a new process: it must not inherit the filter
+    assert pids["after_thread"] != pids["leaves_a_thread"]

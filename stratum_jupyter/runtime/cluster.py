@@ -115,9 +115,12 @@ class ClusterPool:
             self.live.append(worker)
         return worker
 
-    def release(self, worker: "ClusterWorker") -> None:
+    def release(self, worker: "ClusterWorker", reuse: bool) -> None:  # noqa: ARG002 - cluster workers are shared
         """The pipeline was collected: its state on the cluster can go."""
         worker.kill()
+
+    def learn(self, threads: int, modules: list[str]) -> None:
+        """Nothing to learn: a cluster worker process is not forked from a server."""
 
     def _forget(self, worker: "ClusterWorker") -> None:
         with self.lock:

@@ -211,14 +211,17 @@ class WorkerProcess:
 
 
 class WorkerPool:
-    """Fork servers by thread limit and the workers forked from them. A worker serves one
-    pipeline and ends with it: an isolated cell runs like a separate script, so nothing a
-    candidate sets in its process (``warnings`` filters, pandas options, scikit-learn's
-    configuration, a patched library) may reach the next one, as it would in a reused process.
-    A fork costs milliseconds; the libraries come warm from the server."""
+    """Fork servers by thread limit, the workers forked from them, and idle workers. A busy
+    worker belongs to one pipeline until released. An isolated cell runs like a separate
+    script, so a worker serves the next pipeline only if the last one left its process as it
+    found it (:meth:`.worker.Worker._as_found`: its ``warnings`` filters, pandas options,
+    scikit-learn configuration, …); otherwise it ends and a new one is forked (milliseconds, the
+    libraries warm from the server). A reused worker is faster than a new fork: it already copied
+    the pages of the libraries' objects it writes."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.idle: list[WorkerProcess] = []
         self.all: list[WorkerProcess] = []
         self.servers: dict[int, ForkServer] = {}
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stratum-spawner")
@@ -240,18 +243,29 @@ class WorkerPool:
         return server
 
     def acquire(self, threads: int, modules: list[str]) -> WorkerProcess:
-        """A new worker with ``threads``, forked after its server imported ``modules``."""
-        worker = self._server(threads, modules).fork()
+        """An idle worker with ``threads`` (others are retired), or a new one forked after its
+        server imported ``modules``."""
         with self.lock:
             self.all = [w for w in self.all if w.alive()]
-            self.all.append(worker)
+            stale = [w for w in self.idle if w.threads != threads or not w.alive()]
+            self.idle = [w for w in self.idle if w not in stale]
+            worker = self.idle.pop() if self.idle else None
+        for old in stale:
+            self.release(old, reuse=False)
+        if worker is None:
+            worker = self._server(threads, modules).fork()
+            with self.lock:
+                self.all.append(worker)
         return worker
 
-    @staticmethod
-    def release(worker: WorkerProcess) -> None:
-        """The worker's pipeline is done with it: end it, off the caller's path (the next
-        pipeline's start need not wait for the process to go)."""
-        threading.Thread(target=worker.kill, name="stratum-release", daemon=True).start()
+    def release(self, worker: WorkerProcess, reuse: bool) -> None:
+        """The worker's pipeline is done with it: back to the idle list (``reuse``), or ended off
+        the caller's path (the next pipeline's start need not wait for the process to go)."""
+        if reuse and worker.alive():
+            with self.lock:
+                self.idle.append(worker)
+        else:
+            threading.Thread(target=worker.kill, name="stratum-release", daemon=True).start()
 
     def learn(self, threads: int, modules: list[str]) -> None:
         """Modules a worker imported while it ran (lazily, inside the libraries: first calls
@@ -274,7 +288,7 @@ class WorkerPool:
     def shutdown(self) -> None:
         """End every worker and fork server (at exit, and when a test wants a clean slate)."""
         with self.lock:
-            workers, self.all = self.all, []
+            workers, self.all, self.idle = self.all, [], []
             servers, self.servers = list(self.servers.values()), {}
         for worker in workers:
             worker.kill()

@@ -27,7 +27,7 @@ import signal
 import sys
 import time
 
-from .. import isolation, model_selection, smoke, transfer
+from .. import isolation, model_selection, process_state, smoke, transfer
 from ..transfer import bind_published, publish
 from ..capture import compile_step
 from ..effects import replay_source
@@ -63,6 +63,8 @@ class Worker:
         self.connection = connection
         self.namespace: dict = {}
         self.reported = set(sys.modules)  # modules the fork server has (or was told about)
+        self.found: dict = {}  # the process settings the current pipeline started with
+        self.packages: set[str] = set()  # top-level packages loaded when it started
 
     def serve(self) -> None:
         with routed_output():
@@ -87,6 +89,8 @@ class Worker:
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # for tracebacks
         os.chdir(cwd)
         sys.path[:] = path
+        self.found = process_state.snapshot()
+        self.packages = {name.partition(".")[0] for name in sys.modules}
 
     def _bind(self, bindings: list[dict]) -> None:
         for item in bindings:
@@ -172,7 +176,20 @@ class Worker:
         data, untransferable = transfer.dumps_namespace(names)
         smoke.end()
         return {"data": data, "untransferable": untransferable, "names": sorted(set(names) - set(untransferable)),
-                "imported": self._newly_imported()}
+                "imported": self._newly_imported(), "reusable": self._as_found()}
+
+    def _as_found(self) -> bool:
+        """Whether the pipeline left this process as a new one would serve the next: the same
+        settings (:mod:`.process_state`, no thread left running) and no module of the user's own
+        loaded (its globals may have changed). Otherwise the worker ends with the pipeline."""
+        if process_state.snapshot() != self.found:
+            return False
+        prefixes = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
+        return not any(
+            name.partition(".")[0] not in self.packages
+            and not str(getattr(module, "__file__", None) or sys.prefix).startswith(prefixes)
+            for name, module in list(sys.modules.items())
+        )
 
     def _newly_imported(self) -> list[str]:
         """Modules imported here since the last report (see :meth:`.pool.WorkerPool.learn`)."""
