@@ -3,14 +3,16 @@
 An ``--isolated`` cell runs like ``python script.py``: it starts with the settings of a new
 process and what it sets ends with it. :func:`snapshot` reads those settings — warnings filters,
 pandas and numpy options, scikit-learn's configuration, the decimal context, environment
-variables, logging's root level — so that a worker process can tell whether a finished pipeline
-left it as it found it (:mod:`.runtime.worker`: only then may it serve another), and
-``stratum verify`` can put them back between the plain scripts it runs in one process.
+variables, logging's root logger — and :func:`restore` puts them back. A worker process restores
+them after each pipeline and serves another only if that made it equal to what the pipeline
+found (:mod:`.runtime.worker`); ``stratum verify`` restores them between the plain scripts it
+runs in one process.
 """
 
 from __future__ import annotations
 
 import decimal
+import importlib
 import logging
 import os
 import sys
@@ -21,12 +23,15 @@ from contextlib import contextmanager
 
 
 def snapshot() -> dict[str, object]:
-    """The settings as they are now (of the libraries loaded), comparable with ``==``."""
+    """The settings as they are now (of the libraries loaded), comparable with ``==``; the
+    number of Python threads too (a thread left running cannot be undone)."""
+    context = decimal.getcontext()
     state: dict[str, object] = {
-        "warnings": [_filter_key(f) for f in warnings.filters],
+        "warnings": list(warnings.filters),
         "environ": dict(os.environ),
-        "decimal": _decimal_key(decimal.getcontext()),
-        "logging": (logging.root.level, len(logging.root.handlers), logging.root.manager.disable),
+        "decimal": (context.prec, context.rounding, context.Emin, context.Emax, context.capitals, context.clamp,
+                    sorted(s.__name__ for s, on in context.traps.items() if on)),
+        "logging": (logging.root.level, list(logging.root.handlers), logging.root.manager.disable),
         "threads": threading.active_count(),
     }
     numpy = sys.modules.get("numpy")
@@ -41,31 +46,46 @@ def snapshot() -> dict[str, object]:
     return state
 
 
+def restore(state: dict[str, object]) -> None:
+    """Put back the settings of a :func:`snapshot` (those of libraries loaded since it was taken
+    stay as they are)."""
+    if list(warnings.filters) != state["warnings"]:
+        warnings.filters[:] = state["warnings"]  # type: ignore[index]
+        warnings._filters_mutated()  # noqa: SLF001 - drop the per-module caches of the old filters
+    if dict(os.environ) != state["environ"]:
+        os.environ.clear()
+        os.environ.update(state["environ"])  # type: ignore[arg-type]
+    prec, rounding, emin, emax, capitals, clamp, traps = state["decimal"]  # type: ignore[misc]
+    decimal.setcontext(decimal.Context(prec, rounding, emin, emax, capitals, clamp, flags=[],
+                                       traps=[getattr(decimal, name) for name in traps]))
+    level, handlers, disabled = state["logging"]  # type: ignore[misc]
+    logging.root.setLevel(level)
+    logging.root.handlers[:] = handlers
+    logging.disable(disabled)
+    numpy, sklearn, pandas = (sys.modules.get(m) for m in ("numpy", "sklearn", "pandas"))
+    if numpy is not None and "numpy" in state:
+        errors, printing = state["numpy"]  # type: ignore[misc]
+        numpy.seterr(**errors)
+        numpy.set_printoptions(**printing)
+    if sklearn is not None and "sklearn" in state:
+        sklearn.set_config(**state["sklearn"])  # type: ignore[arg-type]
+    if pandas is not None and "pandas" in state:
+        for key, value in state["pandas"].items():  # type: ignore[union-attr]
+            if pandas.get_option(key) != value:
+                pandas.set_option(key, value)
+
+
 @contextmanager
 def restored() -> Iterator[None]:
     """Run the block, then put back the settings it changed (pandas, numpy and scikit-learn are
     imported first, so that settings a script makes through them can be undone)."""
-    import numpy
-    import pandas
-    import sklearn
-
-    filters, environ, context = list(warnings.filters), dict(os.environ), decimal.getcontext().copy()
-    errors, printing, config = numpy.geterr(), numpy.get_printoptions(), sklearn.get_config()
-    options = {key: pandas.get_option(key) for key in _pandas_keys()}
+    for library in ("numpy", "pandas", "sklearn"):
+        importlib.import_module(library)
+    state = snapshot()
     try:
         yield
     finally:
-        warnings.filters[:] = filters
-        warnings._filters_mutated()  # noqa: SLF001 - drop the per-module caches of the old filters
-        os.environ.clear()
-        os.environ.update(environ)
-        decimal.setcontext(context)
-        numpy.seterr(**errors)
-        numpy.set_printoptions(**printing)
-        sklearn.set_config(**config)
-        for key, value in options.items():
-            if pandas.get_option(key) != value:
-                pandas.set_option(key, value)
+        restore(state)
 
 
 def _pandas_keys() -> list[str]:
@@ -74,14 +94,4 @@ def _pandas_keys() -> list[str]:
     return [k for k in config._registered_options if k not in config._deprecated_options]  # noqa: SLF001
 
 
-def _filter_key(entry: tuple) -> tuple:
-    action, message, category, module, lineno = entry
-    return (action, getattr(message, "pattern", message), category, getattr(module, "pattern", module), lineno)
-
-
-def _decimal_key(context: decimal.Context) -> tuple:
-    flags = tuple(sorted(s.__name__ for s, on in context.traps.items() if on))
-    return (context.prec, context.rounding, context.Emin, context.Emax, context.capitals, context.clamp, flags)
-
-
-__all__ = ["restored", "snapshot"]
+__all__ = ["restore", "restored", "snapshot"]

@@ -130,7 +130,7 @@ def test_verify_starts_every_plain_script_from_the_settings_the_first_one_found(
     assert (list(warnings.filters), pd.get_option("display.max_rows"), sklearn.get_config()["transform_output"]) == before
 
 
-def test_a_worker_serves_the_next_candidate_only_if_the_last_left_its_process_as_found():
+def test_a_worker_serves_the_next_candidate_only_if_its_process_is_as_found_again():
     def pid(name: str) -> str:  # a statement of each candidate's own (a shared one would run once)
         return f"import os\npid = os.getpid() if {name!r} else None\n"
 
@@ -138,12 +138,30 @@ def test_a_worker_serves_the_next_candidate_only_if_the_last_left_its_process_as
     batch.add(pid("clean") + "total = sum(range(10))\n", name="clean", isolated=True)
     batch.add(pid("after_clean"), name="after_clean", isolated=True)
     batch.add(pid("sets") + "import warnings\nwarnings.simplefilter('error')\n", name="sets", isolated=True)
-    batch.add(pid("after_sets"), name="after_sets", isolated=True)
+    batch.add(pid("after_sets") + "import warnings\nerrors = [f for f in warnings.filters if f[0] == 'error']\n",
+              name="after_sets", isolated=True)
     batch.add(pid("thread") + "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n",
               name="leaves_a_thread", isolated=True)
     batch.add(pid("after_thread"), name="after_thread", isolated=True)
     results = batch.run(jobs=1)
     pids = {name: results[name].namespace["pid"] for name in results}
     assert pids["after_clean"] == pids["clean"]  # warm: the same process
-    assert pids["after_sets"] != pids["sets"]  # a new process: it must not inherit the filter
+    assert pids["after_sets"] == pids["sets"]  # the filter was put back: the worker serves on
+    assert results["after_sets"].namespace["errors"] == []  # ... without it
     assert pids["after_thread"] != pids["leaves_a_thread"]
+
+
+def test_settings_a_pipeline_changed_are_put_back_so_its_worker_serves_the_next(tmp_path):
+    # Every candidate starts with the same settings (replayed in each worker); the worker puts
+    # them back after each pipeline and serves the next, which sets them again itself.
+    def candidate(n: int) -> str:
+        return _shared_settings(n) + f"import os\npid = os.getpid() if {n} else None\n"
+
+    batch = Batch()
+    for n in (1, 2, 3):
+        batch.add(candidate(n), name=f"c{n}", isolated=True)
+    results = batch.run(jobs=1)
+    for n in (1, 2, 3):
+        plain = _plain(candidate(n), tmp_path, f"c{n}")
+        assert results[f"c{n}"].stdout == plain.stdout and results[f"c{n}"].stderr == plain.stderr == ""
+    assert len({results[f"c{n}"].namespace["pid"] for n in (1, 2, 3)}) == 1  # one worker served all three

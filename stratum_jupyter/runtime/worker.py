@@ -179,9 +179,15 @@ class Worker:
                 "imported": self._newly_imported(), "reusable": self._as_found()}
 
     def _as_found(self) -> bool:
-        """Whether the pipeline left this process as a new one would serve the next: the same
-        settings (:mod:`.process_state`, no thread left running) and no module of the user's own
-        loaded (its globals may have changed). Otherwise the worker ends with the pipeline."""
+        """Put back the settings the pipeline changed (:mod:`.process_state`: a shared
+        ``warnings.filterwarnings`` replayed here, its own ``pd.set_option``) and tell whether the
+        process is now as a new one would serve the next: the same settings, no thread left
+        running, no module of the user's own loaded (its globals may have changed). Otherwise
+        the worker ends with the pipeline."""
+        try:
+            process_state.restore(self.found)
+        except Exception:  # noqa: BLE001 - a setting that cannot be put back: not reusable
+            return False
         if process_state.snapshot() != self.found:
             return False
         prefixes = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
