@@ -1,7 +1,8 @@
 """Worker processes for isolated pipelines, forked warm from fork servers kept for the session.
 
-Each worker runs one pipeline (:mod:`.worker`) and ends with it, so ending it early — on a
-crash, a time limit, an interrupt or memory over budget — costs no other pipeline. Workers are started with
+Each worker runs one pipeline at a time (:mod:`.worker`), so ending it — on a crash, a time
+limit, an interrupt or memory over budget — costs no other pipeline; it serves the next only if
+its process is as the last pipeline found it (see :class:`WorkerPool`). Workers are started with
 their native thread limits in the environment: GNU OpenMP reads ``OMP_THREAD_LIMIT`` once, when
 it loads, and limiting it afterwards (threadpoolctl) makes LightGBM pathologically slow; so
 ``threads`` is fixed per worker, and a run with another ``--jobs`` gets other workers.
