@@ -206,10 +206,15 @@ class Batch:
         workers = self._workers(jobs, budget if memory is not None else None) if backend == "processes" else None
         if cluster is not None and any(p.isolated for p in self.pending):
             workers = Workers(pool=cluster, threads=1, modules=[], memory_limit=None)
+        # Isolated pipelines sharing this process with settings statements (a warnings filter, a
+        # pandas option) take turns: one step at a time, each under its own pipeline's settings.
+        take_turns = workers is None and _changes_settings(self.pending)
+        jobs = 1 if take_turns else jobs
         exchange = _exchange_directory()
         # steps run on a cluster are not kept: keeping them would bring every output to the kernel
         steps = self._step_cache(cache, cache_size) if cluster is None else None
-        execution = Execution(graph, self.namespace, listeners, workers, exchange, steps, kernel_flags(self.shell))
+        execution = Execution(graph, self.namespace, listeners, workers, exchange, steps, kernel_flags(self.shell),
+                              take_turns=take_turns)
         store = SpillStore()
         try:
             try:
@@ -273,7 +278,7 @@ class Batch:
             plan = build_plan(unshared)
             directory = os.path.join(exchange, "unshared")
             os.makedirs(directory)
-            again = Execution(unshared, {}, [], workers, directory)
+            again = Execution(unshared, {}, [], workers, directory, take_turns=workers is None and _changes_settings(unshared.pipelines))
             store = SpillStore()
             try:
                 with routed_output(self.shell):
@@ -333,6 +338,12 @@ def _run(
         spill=store.spill, reload=store.reload,
         slots=jobs if workers is not None else None, opens=opens,
     )
+
+
+def _changes_settings(pipelines: list[Pipeline]) -> bool:
+    """Whether isolated pipelines are among ``pipelines`` and some statement changes process
+    settings (a notebook cell's change reaches isolated cells run beside it too)."""
+    return any(p.isolated for p in pipelines) and any(s.settings for p in pipelines for s in p.steps)
 
 
 def _scratch_root() -> str:

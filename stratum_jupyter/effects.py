@@ -18,6 +18,8 @@ import sys
 import types
 from collections.abc import Mapping
 
+from .streams import StepOutput, capturing
+
 # Top-level modules whose functions never write into their arguments unless listed in
 # MUTATING_FUNCTIONS (or given ``out=``): numpy, pandas and scikit-learn document every exception.
 LIBRARY_ROOTS = frozenset(
@@ -275,18 +277,35 @@ def is_process_setting(qualified: str | None) -> bool:
         qualified == f"{m}.{n}" or qualified.startswith(f"{m}.{n}.") for m, n in PROCESS_SETTINGS)
 
 
+def replayable(statement: ast.stmt) -> bool:
+    """Whether ``statement`` is a setting by itself — a call statement or an assignment into an
+    attribute or item — so that another process binding its outputs can run it again to get the
+    same settings. A settings call inside a loop, a branch or a larger expression is not: running
+    the whole statement again would redo its other work, so it is never shared (see graph.py)."""
+    if isinstance(statement, ast.Expr | ast.Assign | ast.AnnAssign) and isinstance(statement.value, ast.Call):
+        return True
+    targets = _assigned(statement)
+    return bool(targets) and all(isinstance(t, ast.Attribute | ast.Subscript) for t in targets)
+
+
+def _assigned(statement: ast.stmt) -> list[ast.expr]:
+    if isinstance(statement, ast.Assign):
+        return statement.targets
+    return [statement.target] if isinstance(statement, ast.AugAssign | ast.AnnAssign) else []
+
+
 def sets_process_state(statement: ast.stmt, namespace: Mapping[str, object]) -> bool:
-    """Whether ``statement`` (just run in ``namespace``) called a :data:`PROCESS_SETTERS` function
-    or assigned into a :data:`PROCESS_SETTINGS` object — recognized by the objects its names hold
-    now, not by how it spells them."""
+    """Whether a :func:`replayable` ``statement`` (just run in ``namespace``) called a
+    :data:`PROCESS_SETTERS` function or assigned into a :data:`PROCESS_SETTINGS` object —
+    recognized by the objects its names hold now, not by how it spells them."""
+    if not replayable(statement):
+        return False
     if isinstance(statement, ast.Expr | ast.Assign | ast.AnnAssign) and isinstance(statement.value, ast.Call):
         callee = _resolve_chain(statement.value.func, namespace)
         if callee and any(callee[-1] is setter for setter in _loaded(PROCESS_SETTERS)):
             return True
-    targets = statement.targets if isinstance(statement, ast.Assign) else (
-        [statement.target] if isinstance(statement, ast.AugAssign | ast.AnnAssign) else [])
     settings = _loaded(PROCESS_SETTINGS)
-    for target in targets:
+    for target in _assigned(statement):
         if isinstance(target, ast.Attribute | ast.Subscript):
             chain = _resolve_chain(target.value, namespace)
             if any(obj is setting for obj in chain for setting in settings):
@@ -298,6 +317,17 @@ def replay_source(statement: ast.stmt, namespace: Mapping[str, object]) -> str |
     """The statement's source when it set process state (:func:`sets_process_state`): a process
     binding its outputs instead of running it runs this too."""
     return ast.unparse(statement) if sets_process_state(statement, namespace) else None
+
+
+def replay(source: str, namespace: dict) -> None:
+    """Set in this process the state a shared step set where it ran (``warnings.
+    filterwarnings("ignore")``, ``sklearn.set_config(...)``): its outputs came bound, its
+    effect on the process did not. Quietly: its output was shown once already."""
+    with capturing(StepOutput()):
+        try:
+            exec(compile(source, "<shared step>", "exec"), namespace)  # noqa: S102 - the cell's own statement
+        except Exception:  # noqa: BLE001 - it ran fine where it was shared from; nothing to add
+            pass
 
 
 def _loaded(pairs: tuple[tuple[str, str], ...]) -> list[object]:

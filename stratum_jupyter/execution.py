@@ -23,13 +23,14 @@ import traceback
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
-from . import isolation, model_selection, transfer
+from . import isolation, model_selection, process_state, transfer
 from .transfer import bind_published, publish
 from .cache import StepCache, environment_key
-from .effects import replay_source
+from .effects import replay, replay_source
 from .errors import StepError
 from .folds import read_events, summarize_steps
 from .capture import compile_step
@@ -41,6 +42,8 @@ from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
 from .thread_state import ThreadState
 from .streams import StepOutput, capturing
+
+T = TypeVar("T")
 
 #: The step cache keeps a step's outputs when recomputing them costs more than keeping them: they
 #: are small (KEEP_SMALL_BYTES: writing them costs milliseconds, and a candidate whose every step
@@ -60,10 +63,29 @@ _RNG_LOCK = threading.Lock()  # the global RNGs are process-wide: one seeded ste
 
 @dataclass
 class Lineage:
-    """A namespace and the global-RNG state that goes with it."""
+    """A namespace, the global-RNG state and the thread state (``sklearn.set_config``, the
+    decimal context, …) that go with it: its steps run on whichever runtime thread is free."""
 
     namespace: MutableMapping[str, object]
+    state: ThreadState = field(default_factory=ThreadState)  # created on the kernel's thread
     rng: tuple | None = None  # (numpy state, random state) once the code seeded; None: live global RNG
+    # Its process settings (:mod:`.process_state`), when pipelines sharing this process take turns
+    # with them: the run's steps go one at a time, each under its own pipeline's settings.
+    settings: dict | None = None
+
+    def run(self, function: Callable[[], T]) -> T:
+        """Call ``function`` under this lineage's thread state (and process settings, if carried)."""
+        if self.settings is None:
+            return self.state.run(function)
+        return self.state.run(lambda: self._under_settings(function))
+
+    def _under_settings(self, function: Callable[[], T]) -> T:
+        # inside the lineage's context: the decimal context set here is its own
+        process_state.restore(self.settings)  # type: ignore[arg-type]
+        try:
+            return function()
+        finally:
+            self.settings = process_state.snapshot()
 
 
 @dataclass
@@ -85,6 +107,7 @@ class Outcome:
     remote: bool = False  # produced in a worker: only ``published`` holds the outputs
     crash: str | None = None  # the worker died while running the step: how
     summary: str | None = None  # short description of the first output, for the widget
+    settings: str | None = None  # the statement, when it set process or thread settings (to replay)
 
 
 def reads_by_version(node: Node) -> dict[str, str]:
@@ -230,13 +253,15 @@ class Execution:
         exchange: str | None = None,
         cache: StepCache | None = None,
         kernel_flags: int = 0,
+        take_turns: bool = False,
     ) -> None:
         """``exchange``: the run's directory for outputs crossing processes (and cached ones);
         ``cache``: where outputs of worthwhile steps are kept for later runs, or None;
-        ``kernel_flags``: the kernel's compiler flags (its `__future__` imports), for kernel cells."""
+        ``kernel_flags``: the kernel's compiler flags (its `__future__` imports), for kernel cells;
+        ``take_turns``: pipelines run in this process change process settings, and the runtime runs
+        one step at a time: each step runs under its own pipeline's settings (see :class:`Lineage`)."""
         self.graph = graph
         self.kernel_flags = kernel_flags
-        self.kernel_state = ThreadState()  # created on the kernel's thread, carried through its cells
         self.written_back: set[int] = set()  # isolated pipelines whose names reached the kernel during the run
         self.unloaded: set[int] = set()  # isolated pipelines collected, their names not unpickled yet
         self.listeners = listeners or []
@@ -247,6 +272,10 @@ class Execution:
             for p in graph.pipelines
         ]
         self.kernel = kernel
+        if take_turns:
+            found = process_state.snapshot()
+            for lineage in {id(x): x for x in self.lineages + [kernel]}.values():
+                lineage.settings = found
         self.exchange = exchange
         self.cache = cache if exchange is not None else None
         # Pipeline prefix fits shared by every pipeline of the run, in any process (model_selection).
@@ -270,9 +299,12 @@ class Execution:
         # Outputs another process will bind are written when the step runs, before its pipeline
         # moves on and rebinds the names they refer to: outputs of remote steps with any
         # consumer, and of kernel steps with a remote consumer.
+        # (Reuse nodes whose outputs a later one rebinds bind nothing: see BatchGraph.superseded.)
+        self.superseded = graph.superseded() if workers is not None else set()
         self.publish = {
             n.source for n in graph.nodes
-            if n.source is not None and (self.remote[n.pipeline] or self.remote[graph.nodes[n.source].pipeline])
+            if n.source is not None and n.id not in self.superseded
+            and (self.remote[n.pipeline] or self.remote[graph.nodes[n.source].pipeline])
         }
         self.results = [
             PipelineResult(name=p.name, steps=len(p.steps), shared_steps=graph.shared_with_earlier(i))
@@ -421,6 +453,7 @@ class Execution:
         changed = guarded is not None and self._guard_saw(node, guard.changed(namespace, guarded, node.outputs))
         self._guard_time(seconds + time.perf_counter() - start)
         outcome.rng = lineage.rng
+        outcome.settings = replay_source(step.tree, namespace)
         outcome.bindings = {n: namespace[n] for n in node.outputs if n in namespace}
         outcome.deleted = frozenset(n for n in node.outputs if n not in namespace)
         outcome.nbytes = sum(sizeof(v) for v in outcome.bindings.values())
@@ -431,7 +464,7 @@ class Execution:
             known = {v: namespace[n] for v, n in reads_by_version(node).items() if n in namespace}
             try:
                 keep &= not publish(path, outcome.bindings, sorted(outcome.deleted), outcome.rng if node.rng else None, known,
-                                    replay_source(step.tree, namespace))
+                                    outcome.settings)
                 outcome.published = path
             except Exception:  # noqa: BLE001 - unpicklable outputs: remote consumers compute them
                 pass
@@ -475,11 +508,8 @@ class Execution:
         namespace = lineage.namespace
         start = time.perf_counter()
 
-        def evaluate() -> None:
-            if node.lineage == KERNEL:  # notebook cells see the thread state the previous one left
-                self.kernel_state.run(lambda: self._evaluate(code, namespace, outcome, step.is_last_expression))
-            else:
-                self._evaluate(code, namespace, outcome, step.is_last_expression)
+        def evaluate() -> None:  # each step sees the thread state its pipeline's previous one left
+            lineage.run(lambda: self._evaluate(code, namespace, outcome, step.is_last_expression))
 
         with capturing(outcome.output):
             if node.rng:
@@ -512,8 +542,8 @@ class Execution:
     def _bind(self, node: Node, outcome: Outcome) -> bool:
         """Bind what ``outcome`` produced into ``node``'s pipeline; False when its outputs could
         not travel to where that pipeline lives (the caller then runs the step itself)."""
-        if outcome.crash is not None:
-            return True  # sequential execution would crash here too
+        if outcome.crash is not None or node.id in self.superseded:
+            return True  # sequential execution would crash here too; or a later reuse binds it all
         remote = self.remote[node.pipeline]
         if outcome.published is None and (remote is not None or outcome.remote):
             return not outcome.ok  # nothing to bind from a failure; an ok step is recomputed
@@ -523,12 +553,14 @@ class Execution:
         lineage = self.lineages[node.pipeline]
         if outcome.remote:
             published = local_file(self.pool, outcome.published)  # type: ignore[arg-type]
-            rng, _ = bind_published(lineage.namespace, published, reads_by_version(node))
+            rng, settings = bind_published(lineage.namespace, published, reads_by_version(node))
         else:
             lineage.namespace.update(outcome.bindings)
             for name in outcome.deleted:
                 lineage.namespace.pop(name, None)
-            rng = outcome.rng
+            rng, settings = outcome.rng, outcome.settings
+        if settings is not None and outcome.pipeline != node.pipeline:  # as if the statement ran here
+            lineage.run(lambda: replay(settings, lineage.namespace))
         if rng is not None and node.rng:
             lineage.rng = rng
         return True
@@ -662,7 +694,9 @@ class Execution:
         limit, interrupt) gets that status; pipelines never reached are cancelled."""
         with self.lock:
             self.closed = True  # from here on, calls the runtime abandoned change nothing
-        self.kernel_state.restore()  # finalize runs on the kernel's thread
+        self.kernel.state.restore()  # finalize runs on the kernel's thread
+        if self.kernel.settings is not None:
+            process_state.restore(self.kernel.settings)  # the notebook's settings, not a candidate's
         for node_id, status in enumerate(node_status or []):
             node = self.graph.nodes[node_id]
             if status in ("timeout", "cancelled") and node.pipeline >= 0:

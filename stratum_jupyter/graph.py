@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .capture import Step
-from .effects import ITERATOR, function_effects
+from .effects import ITERATOR, function_effects, replayable
 from .frontend import plural
 
 KERNEL = -1  # lineage of the non-isolated cells: they share the kernel namespace, in order
@@ -242,9 +242,10 @@ class BatchGraph:
         salt = ""
         # Non-deterministic, opaque, or an iterator (a generator has no faithful copy, and whoever
         # shares one uses it up for the others): never merged.
+        # A settings call inside a larger statement cannot be replayed where its outputs are bound.
         if not self.share or step.clock or step.dynamic or dynamic or (step.rng and not seeded and not step.rng_seed) or any(
             kind == ITERATOR for _, _, kind in step.resolved
-        ):
+        ) or (step.settings and not replayable(step.tree)):
             salt = f"{pipeline.name}:{step.index}"
         pseudo_reads, pseudo_writes = self._file_effects(step)
         read_versions = {n: v for n in reads if (v := self._version(env, lineage, n)) is not None}
@@ -444,6 +445,33 @@ class BatchGraph:
                 if name not in users[node.key]:
                     users[node.key].append(name)
         return users
+
+    def superseded(self) -> set[int]:
+        """Reuse nodes of isolated pipelines whose outputs need not travel: a later reuse node of
+        the same pipeline rebinds every name they bind before any step of the pipeline's own
+        runs (``housing`` loaded, then three shared feature columns added to it: a worker that
+        joins after them binds the last version only). Not when a node in between refers to one
+        of their values (objects travel as references to what the consumer already holds), when
+        they carry the global RNG or settings to replay, or delete names."""
+        skipped: set[int] = set()
+        for index, pipeline in enumerate(self.pipelines):
+            if not pipeline.isolated:
+                continue  # kernel cells bind every value: a guard-flagged reuse computes from them
+            covered: set[str] = set()
+            referenced: set[str] = set()
+            for node_id in reversed(self.pipeline_nodes[index]):
+                node = self.nodes[node_id]
+                if node.kind != "reuse":
+                    covered, referenced = set(), set()
+                    continue
+                if (
+                    node.outputs and node.outputs <= covered and not node.rng and not node.step.settings
+                    and not node.step.deletes and referenced.isdisjoint(f"{node.key}:{n}" for n in node.outputs)
+                ):
+                    skipped.add(node_id)
+                covered |= node.outputs
+                referenced |= {v for n, v in node.reads.items() if not n.startswith("@") and n not in node.outputs}
+        return skipped
 
     def shared_with_earlier(self, index: int) -> int:
         """How many steps of pipeline ``index`` merge with steps of earlier pipelines."""

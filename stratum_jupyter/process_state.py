@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import threading
+import types
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,16 +35,25 @@ def snapshot() -> dict[str, object]:
         "logging": (logging.root.level, list(logging.root.handlers), logging.root.manager.disable),
         "threads": threading.active_count(),
     }
-    numpy = sys.modules.get("numpy")
+    numpy = loaded("numpy")
     if numpy is not None:
         state["numpy"] = (numpy.geterr(), numpy.get_printoptions())
-    sklearn = sys.modules.get("sklearn")
+    sklearn = loaded("sklearn")
     if sklearn is not None:
         state["sklearn"] = sklearn.get_config()
-    pandas = sys.modules.get("pandas")
+    pandas = loaded("pandas")
     if pandas is not None:
         state["pandas"] = {key: pandas.get_option(key) for key in _pandas_keys()}
     return state
+
+
+def loaded(name: str) -> types.ModuleType | None:
+    """The module ``name`` once it is fully imported, else None: the kernel imports libraries on
+    a background thread (:func:`.runtime.pool.WorkerPool.prewarm`), so one may be in
+    ``sys.modules`` half-initialized, without the functions read here yet."""
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None)
+    return None if module is None or getattr(spec, "_initializing", False) else module
 
 
 def restore(state: dict[str, object]) -> None:
@@ -62,7 +72,7 @@ def restore(state: dict[str, object]) -> None:
     logging.root.setLevel(level)
     logging.root.handlers[:] = handlers
     logging.disable(disabled)
-    numpy, sklearn, pandas = (sys.modules.get(m) for m in ("numpy", "sklearn", "pandas"))
+    numpy, sklearn, pandas = (loaded(m) for m in ("numpy", "sklearn", "pandas"))
     if numpy is not None and "numpy" in state:
         errors, printing = state["numpy"]  # type: ignore[misc]
         numpy.seterr(**errors)

@@ -11,23 +11,25 @@ run, hands it back to the kernel's thread.
 from __future__ import annotations
 
 import contextvars
-import sys
 import threading
 from collections.abc import Callable
 from typing import TypeVar
+
+from .process_state import loaded
 
 T = TypeVar("T")
 
 
 def _sklearn_config() -> dict | None:
     """scikit-learn's configuration of this thread, if scikit-learn is loaded."""
-    sklearn = sys.modules.get("sklearn")
+    sklearn = loaded("sklearn")
     return sklearn.get_config() if sklearn is not None else None
 
 
 def _set_sklearn_config(config: dict | None) -> None:
-    if config is not None and "sklearn" in sys.modules:
-        sys.modules["sklearn"].set_config(**config)
+    sklearn = loaded("sklearn")
+    if config is not None and sklearn is not None:
+        sklearn.set_config(**config)
 
 
 class ThreadState:

@@ -59,7 +59,9 @@ def run_plain(code: str, name: str) -> PlainResult:
 
     Output printed to stdout is captured. On an exception execution stops and the
     names bound so far are kept (status "failed"); the error is the traceback with
-    the script's own line numbers (filename = ``name``).
+    the script's own line numbers (filename = ``name``). The process settings it changes
+    (warnings filters, pandas options, scikit-learn's configuration, …) are put back after, so
+    the next script starts from the same ones, as a new ``python`` process would.
     """
     namespace: dict[str, Any] = {"__name__": "__main__"}
     out = io.StringIO()
@@ -69,7 +71,7 @@ def run_plain(code: str, name: str) -> PlainResult:
     except SyntaxError as exc:
         return PlainResult("failed", {}, "", _format_error(exc))
     flags = 0
-    with contextlib.redirect_stdout(out):
+    with process_state.restored(), contextlib.redirect_stdout(out):
         for stmt in module.body:
             try:
                 unit = compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec", flags=flags, dont_inherit=True)
@@ -142,8 +144,7 @@ def plain_results(paths: list[str]) -> dict[str, PlainResult]:
     _clear_scratch()
     results = {}
     for name, code in _read_scripts(paths):
-        with process_state.restored():  # the next script starts from the settings this one found
-            results[name] = run_plain(code, name)
+        results[name] = run_plain(code, name)
     _restore_rng_state(rng_state)
     return results
 

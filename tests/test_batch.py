@@ -285,3 +285,25 @@ def test_graph_grown_cell_by_cell_equals_the_graph_built_at_once(csv_path):
     assert [graph.shared_with_earlier(i) for i in range(5)] == [fresh.shared_with_earlier(i) for i in range(5)]
     assert build_plan(graph) == build_plan(fresh)
     assert [n.copy_before for n in graph.nodes] == [n.copy_before for n in fresh.nodes]
+
+
+def test_a_joining_worker_binds_only_the_last_version_of_a_shared_frame(csv_path, tmp_path):
+    # Three shared statements rebuild `df`: a candidate that joins after them needs the last
+    # version only (its worker binds one frame, not three); a value a later shared statement
+    # refers to (`cols` inside `spec`) still travels, so the aliasing holds.
+    shared = LOAD.replace("PATH", repr(csv_path)) + "cols = ['a', 'b']\nspec = {'cols': cols}\n"
+    cells = [shared + f"total = df[spec['cols']].sum().sum() * {n}\nsame = spec['cols'] is cols\n" for n in (1, 2)]
+    batch = Batch()
+    for i, code in enumerate(cells):
+        batch.add(code, name=f"c{i}", isolated=True)
+    graph = batch.graph()
+    superseded = graph.superseded()
+    second = [graph.nodes[i] for i in graph.pipeline_nodes[1]]
+    rebuilding_df = [n.id for n in second if "df" in n.outputs]
+    assert len(rebuilding_df) == 3 and superseded == set(rebuilding_df[:-1])  # not `cols`: `spec` refers to it
+    results = batch.run(jobs=2)
+    for i, code in enumerate(cells):
+        _, (plain,) = run_cells_plainly([(code, True)])
+        assert results[f"c{i}"].status == "ok", results[f"c{i}"].error
+        assert first_difference(_user_names(results[f"c{i}"].namespace), _user_names(plain["namespace"])) is None
+        assert results[f"c{i}"].namespace["same"] is True

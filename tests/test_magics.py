@@ -8,6 +8,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
+from stratum_jupyter import process_state
 from stratum_jupyter.compare import first_difference
 
 from conftest import HAS_NATIVE, run_cells_plainly
@@ -248,11 +249,13 @@ def test_whole_corpus_through_the_magics_equals_plain_execution(shell, corpus):
 def test_whole_corpus_as_notebook_cells_leaves_the_kernel_as_sequential_execution(shell, corpus):
     """Every corpus script as a plain `%%stratum` cell (shared kernel namespace), one run."""
     scripts, reset = corpus
-    plain, per_cell = run_cells_plainly([(p.read_text(), False) for p in scripts])
+    with process_state.restored():  # the batch starts from the settings the plain run found
+        plain, per_cell = run_cells_plainly([(p.read_text(), False) for p in scripts])
     reset()
-    for path in scripts:
-        run(shell, f"%%stratum -n {path.stem}\n{path.read_text()}")
-    run(shell, "%stratum run" + BACKEND)
+    with process_state.restored():  # nor does the batch leave them to later tests
+        for path in scripts:
+            run(shell, f"%%stratum -n {path.stem}\n{path.read_text()}")
+        run(shell, "%stratum run" + BACKEND)
     results = shell.user_ns["stratum_results"]
     assert [results[p.stem].status for p in scripts] == [c["status"] for c in per_cell]
     names = {k: v for k, v in plain.items() if not k.startswith("_")}

@@ -100,6 +100,53 @@ def test_settings_made_by_a_shared_step_hold_in_every_candidates_process(tmp_pat
     assert results.stats["unique_steps"] < results.stats["captured_steps"]  # the settings were shared
 
 
+def _compound_settings(n: int) -> str:
+    # Settings made inside a loop and a branch: running the whole statement again where its
+    # outputs are bound would redo the rest of it, so each candidate runs it itself.
+    return f"""\
+import warnings
+for category in (UserWarning, RuntimeWarning):
+    warnings.filterwarnings("ignore", category=category)
+import pandas as pd
+if True:
+    pd.set_option("display.max_rows", 4)
+print(pd.DataFrame({{"x": range(10, 20)}}) * {n})
+warnings.warn("silenced {n}")
+"""
+
+
+def test_settings_made_inside_a_compound_statement_hold_in_every_candidates_process(tmp_path):
+    batch = Batch()
+    for n in (1, 2, 3):
+        batch.add(_compound_settings(n), name=f"c{n}", isolated=True)
+    results = batch.run(jobs=2)
+    for n in (1, 2, 3):
+        plain = _plain(_compound_settings(n), tmp_path, f"c{n}")
+        assert plain.returncode == 0, plain.stderr
+        result = results[f"c{n}"]
+        assert result.status == "ok", result.error
+        assert result.stdout == plain.stdout and ".." in result.stdout  # the display cut in every one
+        assert result.stderr == plain.stderr == ""
+    assert results.stats["unique_steps"] < results.stats["captured_steps"]  # the imports were shared
+
+
+def test_a_notebook_cell_binding_a_shared_settings_step_gets_its_settings_too(tmp_path):
+    import warnings
+
+    code = "import warnings\nwarnings.filterwarnings('ignore', message='from the notebook')\nx = 1\n"
+    batch = Batch()
+    batch.add(code + "y = x + 1\n", name="candidate", isolated=True)  # runs the shared steps, first
+    batch.add(code + "import warnings\nwarnings.warn('from the notebook')\n", name="notebook")
+    with warnings.catch_warnings():  # the notebook cell's settings are the kernel's: put back after
+        warnings.resetwarnings()
+        results = batch.run(jobs=2)
+        notebook = results["notebook"]
+        assert notebook.status == "ok", notebook.error
+        assert results.stats["unique_steps"] < results.stats["captured_steps"]
+        assert any(f[0] == "ignore" and f[1] is not None and f[1].pattern == "from the notebook" for f in warnings.filters)
+    assert "from the notebook" not in notebook.stderr  # filtered, as when the cell runs alone
+
+
 def test_a_step_is_merged_only_with_steps_run_under_the_same_settings(tmp_path):
     cut = "import pandas as pd\npd.set_option('display.max_rows', 4)\nprint(pd.DataFrame({'x': range(10)}))\n"
     whole = "import pandas as pd\nprint(pd.DataFrame({'x': range(10)}))\n"
@@ -165,3 +212,46 @@ def test_settings_a_pipeline_changed_are_put_back_so_its_worker_serves_the_next(
         plain = _plain(candidate(n), tmp_path, f"c{n}")
         assert results[f"c{n}"].stdout == plain.stdout and results[f"c{n}"].stderr == plain.stderr == ""
     assert len({results[f"c{n}"].namespace["pid"] for n in (1, 2, 3)}) == 1  # one worker served all three
+
+
+@pytest.mark.parametrize("backend", ["threads", "python"])
+def test_candidates_sharing_the_kernel_process_take_turns_with_their_settings(tmp_path, backend):
+    # In-process backends: one process for every candidate, so each step runs under its own
+    # pipeline's settings, one at a time, and the kernel gets its own back.
+    import warnings
+
+    import pandas as pd
+
+    whole = READS_EVERYTHING
+    before = (list(warnings.filters), pd.get_option("display.max_rows"))
+    batch = Batch()
+    batch.add(SETS_EVERYTHING, name="sets", isolated=True)
+    batch.add(_compound_settings(2), name="compound", isolated=True)
+    batch.add(whole, name="reads", isolated=True)
+    results = batch.run(jobs=2, backend=backend)
+    assert (list(warnings.filters), pd.get_option("display.max_rows")) == before
+    for name, code in (("sets", SETS_EVERYTHING), ("compound", _compound_settings(2)), ("reads", whole)):
+        plain = _plain(code, tmp_path, name)
+        assert results[name].status == "ok", results[name].error
+        assert results[name].stdout == plain.stdout, name  # "reads" is ok: no "error" filter leaked
+
+
+def test_a_library_half_imported_on_another_thread_is_not_read(tmp_path, monkeypatch):
+    # The kernel imports the candidates' libraries on a background thread while a run starts:
+    # a module in sys.modules may not have its functions yet.
+    import importlib
+    import threading
+    import time
+
+    from stratum_jupyter.process_state import loaded
+
+    (tmp_path / "slow_library.py").write_text("import time\ntime.sleep(0.5)\ndef get_config():\n    return {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importer = threading.Thread(target=importlib.import_module, args=("slow_library",))
+    importer.start()
+    while "slow_library" not in sys.modules:
+        time.sleep(0.001)
+    assert loaded("slow_library") is None
+    importer.join()
+    assert loaded("slow_library") is sys.modules["slow_library"]
+    monkeypatch.delitem(sys.modules, "slow_library")

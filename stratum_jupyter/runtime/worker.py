@@ -27,10 +27,9 @@ import signal
 import sys
 import time
 
-from .. import isolation, model_selection, process_state, smoke, transfer
+from .. import effects, isolation, model_selection, process_state, smoke, transfer
 from ..transfer import bind_published, publish
 from ..capture import compile_step
-from ..effects import replay_source
 from ..errors import StepError
 from ..guard import changed, snapshot
 from ..memory import sizeof
@@ -98,17 +97,7 @@ class Worker:
             if item["rng"] and rng is not None:
                 set_rng_state(rng)
             if replay is not None:
-                self._replay(replay)
-
-    def _replay(self, source: str) -> None:
-        """Set in this process the state a shared step set where it ran (``warnings.
-        filterwarnings("ignore")``, ``sklearn.set_config(...)``): its outputs came bound, its
-        effect on the process did not. Quietly: its output was shown once already."""
-        with capturing(StepOutput()):
-            try:
-                exec(compile(source, "<shared step>", "exec"), self.namespace)  # noqa: S102 - the cell's own statement
-            except Exception:  # noqa: BLE001 - it ran fine where it was shared from; nothing to add
-                pass
+                effects.replay(replay, self.namespace)
 
     def on_step(
         self, bindings: list[dict], tree: ast.stmt, filename: str, expression: bool, copy: list[str],
@@ -162,7 +151,7 @@ class Worker:
             known = {v: namespace[n] for v, n in inputs.items() if n in namespace}
             try:
                 reply["cell_code"] = publish(publish_to, bound, reply["deleted"], rng_state() if rng else None, known,
-                                             replay_source(tree, namespace))
+                                             effects.replay_source(tree, namespace))
                 reply["published"] = True
             except Exception:  # noqa: BLE001 - unpicklable outputs: consumers run the step themselves
                 pass
