@@ -228,6 +228,7 @@ class Batch:
             results = execution.finalize(stats.get("status"))
             guarded = self._rerun_unshared(graph, execution, results, run_plan, jobs, timeout, workers, exchange)
         finally:  # after finalize: pipelines collected there may still bind files
+            execution.flush_kept()
             if cluster is not None:
                 cluster.close()
             shutil.rmtree(exchange, ignore_errors=True)

@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -278,6 +279,8 @@ class Execution:
                 lineage.settings = found
         self.exchange = exchange
         self.cache = cache if exchange is not None else None
+        # Kept off the pipelines' path: a put is a few file operations, ~1 ms a step.
+        self.keeping = ThreadPoolExecutor(1, thread_name_prefix="stratum-keep") if self.cache is not None else None
         # Pipeline prefix fits shared by every pipeline of the run, in any process (model_selection).
         self.folds = str(Path(exchange) / "folds") if exchange is not None else None
         model_selection.activate(self.folds)
@@ -425,11 +428,16 @@ class Execution:
 
     def _keep(self, node: Node, outcome: Outcome, value: bytes | None) -> None:
         """Offer a step's published outputs to the cache (only ok steps worth keeping get here)."""
-        if self.cache is None or node.id not in self.cache_keys or not outcome.ok or outcome.published is None:
-            return
+        if self.cache is None or node.id not in self.cache_keys or not outcome.ok or outcome.published is None or self.closed:
+            return  # (closed: a call the runtime abandoned returned after the run)
         meta = {"output": outcome.output.items, "value": value, "deleted": sorted(outcome.deleted),
                 "summary": outcome.summary, "seconds": outcome.seconds}
-        self.cache.put(self.cache_keys[node.id], outcome.published, meta)
+        self.keeping.submit(self.cache.put, self.cache_keys[node.id], outcome.published, meta)  # type: ignore[union-attr]
+
+    def flush_kept(self) -> None:
+        """Wait until every step offered to the cache is stored (before the run's files go)."""
+        if self.keeping is not None:
+            self.keeping.shutdown(wait=True)
 
     def _execute(self, node: Node) -> Outcome:
         if self.remote[node.pipeline] is not None:
@@ -694,6 +702,7 @@ class Execution:
         limit, interrupt) gets that status; pipelines never reached are cancelled."""
         with self.lock:
             self.closed = True  # from here on, calls the runtime abandoned change nothing
+        self.flush_kept()
         self.kernel.state.restore()  # finalize runs on the kernel's thread
         if self.kernel.settings is not None:
             process_state.restore(self.kernel.settings)  # the notebook's settings, not a candidate's
