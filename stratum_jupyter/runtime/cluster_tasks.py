@@ -10,7 +10,9 @@ whose result dask moves to them. The kernel side is :mod:`.cluster`.
 A worker runs tasks of several pipelines, interleaved and on several threads: what a worker
 process keeps for its one pipeline travels in the state instead — the global RNG state of a
 pipeline that draws from it (restored under a lock, as the kernel's runtime threads do), its
-working directory and its cell's lines for tracebacks. The stdlib ``random`` module's functions
+working directory, its cell's lines for tracebacks and its process settings (warnings filters,
+pandas options, …: :mod:`..process_state`), put in place for each of its steps and replaced by
+the worker's own after it. The stdlib ``random`` module's functions
 draw, in a step's thread, from the step's own generator: distributed's event loop draws from the
 shared one meanwhile (``random.choice`` when gathering a step's inputs from other workers), which
 the lock does not hold off.
@@ -24,14 +26,18 @@ import os
 import random
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import process_state
 from ..streams import route_process_output
 from .worker import Worker, rng_state, set_rng_state
 
 _STEP_LOCK = threading.Lock()  # cwd and the global RNGs are process-wide: one step at a time
 _LIVE: dict[str, "PipelineState"] = {}  # token -> the pipelines living in this worker process
+_OWN_SETTINGS: list[dict] = []  # the worker process's settings, before any pipeline's step
 
 
 class _StepRandom:
@@ -85,6 +91,7 @@ class PipelineState:
     namespace: dict = field(default_factory=lambda: {"__name__": "__main__", "__builtins__": builtins})
     rng: tuple | None = None  # (numpy, random) state after its last step that used the global RNG
     published: dict[str, bytes] = field(default_factory=dict)  # step id -> outputs not yet taken
+    settings: dict | None = None  # its process settings after its last step (None: none ran yet)
 
     def __reduce__(self):
         return _resolve, (self.token,)
@@ -121,7 +128,7 @@ def step(previous: "tuple | PipelineState", bindings: list[tuple[bytes, dict[str
     with tempfile.TemporaryDirectory(prefix="stratum-step-") as scratch:
         items = _files(scratch, bindings)
         target = os.path.join(scratch, "outputs.pkl") if publish_as is not None else None
-        with _STEP_LOCK:
+        with _STEP_LOCK, _settings_of(state):
             _enter(state)
             _route_random()
             _STEP_RANDOM.generator = random.Random()
@@ -151,10 +158,25 @@ def collect(previous: "tuple | PipelineState", bindings: list[tuple[bytes, dict[
     state = _live(previous)
     _enter(state)
     try:
-        with tempfile.TemporaryDirectory(prefix="stratum-collect-") as scratch:
-            return _worker(state).on_collect(_files(scratch, bindings))
+        with tempfile.TemporaryDirectory(prefix="stratum-collect-") as scratch, _STEP_LOCK, _settings_of(state):
+            return _worker(state).on_collect(_files(scratch, bindings))  # (bindings may replay settings)
     finally:
         forget(state.token)
+
+
+@contextmanager
+def _settings_of(state: PipelineState) -> Iterator[None]:
+    """The pipeline's process settings while the block runs (the worker's own at its first step),
+    kept for its next; the worker's own afterwards. Under the step lock: one pipeline at a time."""
+    if not _OWN_SETTINGS:
+        _OWN_SETTINGS.append(process_state.snapshot())
+    own = _OWN_SETTINGS[0]
+    process_state.restore(state.settings if state.settings is not None else own)
+    try:
+        yield
+    finally:
+        state.settings = process_state.snapshot()
+        process_state.restore(own)
 
 
 def forget(token: str) -> None:
