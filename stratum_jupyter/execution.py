@@ -274,7 +274,7 @@ class Execution:
         ]
         self.kernel = kernel
         if take_turns:
-            found = process_state.snapshot()
+            found = process_state.baseline()
             for lineage in {id(x): x for x in self.lineages + [kernel]}.values():
                 lineage.settings = found
         self.exchange = exchange

@@ -85,13 +85,20 @@ def restore(state: dict[str, object]) -> None:
                 pandas.set_option(key, value)
 
 
+def baseline() -> dict[str, object]:
+    """A :func:`snapshot` to start pipelines from and put back after them, with pandas, numpy and
+    scikit-learn imported first: restoring a snapshot leaves the settings of a library it did not
+    see as they are, so one a pipeline imports and configures would keep its configuration."""
+    for library in ("numpy", "pandas", "sklearn"):
+        importlib.import_module(library)
+    return snapshot()
+
+
 @contextmanager
 def restored() -> Iterator[None]:
     """Run the block, then put back the settings it changed (pandas, numpy and scikit-learn are
     imported first, so that settings a script makes through them can be undone)."""
-    for library in ("numpy", "pandas", "sklearn"):
-        importlib.import_module(library)
-    state = snapshot()
+    state = baseline()
     try:
         yield
     finally:
@@ -104,4 +111,4 @@ def _pandas_keys() -> list[str]:
     return [k for k in config._registered_options if k not in config._deprecated_options]  # noqa: SLF001
 
 
-__all__ = ["restore", "restored", "snapshot"]
+__all__ = ["baseline", "loaded", "restore", "restored", "snapshot"]

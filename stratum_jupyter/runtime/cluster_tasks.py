@@ -169,7 +169,7 @@ def _settings_of(state: PipelineState) -> Iterator[None]:
     """The pipeline's process settings while the block runs (the worker's own at its first step),
     kept for its next; the worker's own afterwards. Under the step lock: one pipeline at a time."""
     if not _OWN_SETTINGS:
-        _OWN_SETTINGS.append(process_state.snapshot())
+        _OWN_SETTINGS.append(process_state.baseline())
     own = _OWN_SETTINGS[0]
     process_state.restore(state.settings if state.settings is not None else own)
     try:
