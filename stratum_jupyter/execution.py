@@ -70,9 +70,9 @@ class Lineage:
     namespace: MutableMapping[str, object]
     state: ThreadState = field(default_factory=ThreadState)  # created on the kernel's thread
     rng: tuple | None = None  # (numpy state, random state) once the code seeded; None: live global RNG
-    # Its process settings (:mod:`.process_state`), when pipelines sharing this process take turns
-    # with them: the run's steps go one at a time, each under its own pipeline's settings.
-    settings: dict | None = None
+    # Its process settings, when pipelines sharing this process take turns with them: the run's
+    # steps go one at a time, each under its own pipeline's settings.
+    settings: process_state.Carried | None = None
 
     def run(self, function: Callable[[], T]) -> T:
         """Call ``function`` under this lineage's thread state (and process settings, if carried)."""
@@ -81,12 +81,8 @@ class Lineage:
         return self.state.run(lambda: self._under_settings(function))
 
     def _under_settings(self, function: Callable[[], T]) -> T:
-        # inside the lineage's context: the decimal context set here is its own
-        process_state.restore(self.settings)  # type: ignore[arg-type]
-        try:
+        with self.settings.applied():  # type: ignore[union-attr] # in the lineage's context: its own decimal context
             return function()
-        finally:
-            self.settings = process_state.snapshot()
 
 
 @dataclass
@@ -276,7 +272,7 @@ class Execution:
         if take_turns:
             found = process_state.baseline()
             for lineage in {id(x): x for x in self.lineages + [kernel]}.values():
-                lineage.settings = found
+                lineage.settings = process_state.Carried(found)
         self.exchange = exchange
         self.cache = cache if exchange is not None else None
         # Kept off the pipelines' path: a put is a few file operations, ~1 ms a step.
@@ -705,7 +701,7 @@ class Execution:
         self.flush_kept()
         self.kernel.state.restore()  # finalize runs on the kernel's thread
         if self.kernel.settings is not None:
-            process_state.restore(self.kernel.settings)  # the notebook's settings, not a candidate's
+            process_state.restore(self.kernel.settings.settings)  # the notebook's settings, not a candidate's
         for node_id, status in enumerate(node_status or []):
             node = self.graph.nodes[node_id]
             if status in ("timeout", "cancelled") and node.pipeline >= 0:

@@ -94,6 +94,25 @@ def baseline() -> dict[str, object]:
     return snapshot()
 
 
+class Carried:
+    """One pipeline's settings while pipelines take turns in a process: put in place for each of
+    its steps, and what the step left kept for its next."""
+
+    def __init__(self, settings: dict[str, object]) -> None:
+        self.settings = settings
+
+    @contextmanager
+    def applied(self, then: dict[str, object] | None = None) -> Iterator[None]:
+        """The pipeline's settings while the block runs; ``then`` (if given) after it."""
+        restore(self.settings)
+        try:
+            yield
+        finally:
+            self.settings = snapshot()
+            if then is not None:
+                restore(then)
+
+
 @contextmanager
 def restored() -> Iterator[None]:
     """Run the block, then put back the settings it changed (pandas, numpy and scikit-learn are
@@ -111,4 +130,4 @@ def _pandas_keys() -> list[str]:
     return [k for k in config._registered_options if k not in config._deprecated_options]  # noqa: SLF001
 
 
-__all__ = ["baseline", "loaded", "restore", "restored", "snapshot"]
+__all__ = ["Carried", "baseline", "loaded", "restore", "restored", "snapshot"]

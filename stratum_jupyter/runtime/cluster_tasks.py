@@ -91,7 +91,7 @@ class PipelineState:
     namespace: dict = field(default_factory=lambda: {"__name__": "__main__", "__builtins__": builtins})
     rng: tuple | None = None  # (numpy, random) state after its last step that used the global RNG
     published: dict[str, bytes] = field(default_factory=dict)  # step id -> outputs not yet taken
-    settings: dict | None = None  # its process settings after its last step (None: none ran yet)
+    settings: process_state.Carried | None = None  # its process settings (None: no step ran yet)
 
     def __reduce__(self):
         return _resolve, (self.token,)
@@ -171,12 +171,10 @@ def _settings_of(state: PipelineState) -> Iterator[None]:
     if not _OWN_SETTINGS:
         _OWN_SETTINGS.append(process_state.baseline())
     own = _OWN_SETTINGS[0]
-    process_state.restore(state.settings if state.settings is not None else own)
-    try:
+    if state.settings is None:
+        state.settings = process_state.Carried(own)
+    with state.settings.applied(then=own):
         yield
-    finally:
-        state.settings = process_state.snapshot()
-        process_state.restore(own)
 
 
 def forget(token: str) -> None:
