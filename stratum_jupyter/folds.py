@@ -4,7 +4,8 @@ A *fold node* is one fit of one pipeline prefix step on one block of data (a fol
 rows, a grid point's, the full data of a refit), keyed by what determines its result (see
 :mod:`.model_selection`). The first process that needs a key computes it while holding the key's
 file lock; any other process (or thread) that needs the same key meanwhile waits on the lock
-and then loads the result. Entries live in the run's exchange directory, so they are gone with
+and then loads the result — and, while it waits, lends its step's place in the runtime to
+another pipeline (:data:`wait_notice`), so the core does not idle. Entries live in the run's exchange directory, so they are gone with
 the run; each is published whole (temporary file + rename), so a reader never sees half of one.
 
 Every fit and every reuse is appended to an events file (one per process, JSON lines), which
@@ -29,6 +30,18 @@ import numpy as np
 
 #: What one process may write to a store, in bytes; past it, fits are computed but not kept.
 MAX_STORE_BYTES = 2 << 30
+
+
+def _lend_here(waiting: bool) -> object:
+    from . import _native
+
+    return _native.lend(waiting)
+
+
+#: Called with True when a step starts waiting for a fold node another worker computes, and
+#: with False when it goes on: the runtime lends the step's place meanwhile (``_native.lend``,
+#: in the process running the runtime; a worker process forwards it there).
+wait_notice: Callable[[bool], object] = _lend_here
 
 
 class NotFingerprintable(Exception):
@@ -192,7 +205,15 @@ class FoldStore:
     @contextmanager
     def _locked(self, key: str) -> Iterator[None]:
         with open(self.directory / f"{key}.lock", "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+            # released when the file closes, or the process dies
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # another worker computes it: lend our place meanwhile
+                wait_notice(True)
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                finally:
+                    wait_notice(False)
             try:
                 yield
             finally:

@@ -392,3 +392,39 @@ def test_california_workload_shares_its_preprocessing_folds(tmp_path, monkeypatc
     assert (result.stats["fold_fits"], result.stats["fold_reuses"]) == (5, 15)
     assert result.stats["fold_transform_reuses"] == 15
     assert [s.label for s in result.batch.fold_sharing] == ["ColumnTransformer(StandardScaler)"]
+
+
+def test_waiting_for_a_fold_another_computes_is_announced_and_gets_its_result(tmp_path, monkeypatch) -> None:
+    # The runtime lends a waiting step's place (see test_runtime); here: the store tells it when
+    # a key is being computed by someone else, and only then, and the waiter gets that result.
+    import threading
+
+    from stratum_jupyter import folds
+
+    notices: list[tuple[str, bool]] = []
+    monkeypatch.setattr(folds, "wait_notice", lambda waiting: notices.append((threading.current_thread().name, waiting)))
+    store = folds.FoldStore(tmp_path)
+    computing, release = threading.Event(), threading.Event()
+
+    def slow() -> tuple[object, bytes]:
+        computing.set()
+        release.wait(10)
+        return "fitted", b"kept"
+
+    first = threading.Thread(target=lambda: store.get_or_compute("k", slow), name="first")
+    first.start()
+    computing.wait(10)
+    got: list = []
+    second = threading.Thread(target=lambda: got.append(store.get_or_compute("k", lambda: ("again", b"x"))), name="second")
+    second.start()
+    for _ in range(500):  # until the second announces its wait (at most 5 s)
+        if notices:
+            break
+        second.join(0.01)
+    release.set()
+    first.join()
+    second.join()
+    assert notices == [("second", True), ("second", False)]
+    assert got == [(None, b"kept")]
+    assert store.get_or_compute("other", lambda: ("own", None)) == ("own", None)
+    assert notices == [("second", True), ("second", False)]  # an uncontended key waits for no one

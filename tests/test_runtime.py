@@ -260,3 +260,34 @@ def test_the_kernel_unpickles_candidates_namespaces_after_the_run():
         assert results["broken"].untransferable == ["Refused", "_refuse", "kept", "thing"]
     finally:
         builtins.__dict__.pop("stratum_loaded_on", None)
+
+
+@pytest.mark.parametrize("backend", ["processes", "threads"])
+def test_a_step_waiting_for_another_workers_fold_lends_its_place(tmp_path, backend):
+    # One job: the waiter (first) waits for a file the maker writes, telling the runtime it waits
+    # as a fold fit another worker computes does (folds.wait_notice). The maker can only run
+    # meanwhile if the waiter's place is lent: otherwise the waiter gives up after 10 s.
+    flag = str(tmp_path / "flag")
+    waiter = (
+        "import pathlib, time\n"
+        "from stratum_jupyter import folds\n"
+        f"flag = pathlib.Path({flag!r})\n"
+        "def wait_for_flag():\n"
+        "    before = flag.exists()\n"
+        "    folds.wait_notice(True)\n"
+        "    try:\n"
+        "        deadline = time.time() + 10\n"
+        "        while not flag.exists() and time.time() < deadline:\n"
+        "            time.sleep(0.02)\n"
+        "    finally:\n"
+        "        folds.wait_notice(False)\n"
+        "    return before, flag.exists()\n"
+        "seen = wait_for_flag()\n"
+    )
+    maker = f"import pathlib\npathlib.Path({flag!r}).write_text('made')\nmade = True\n"
+    batch = Batch()
+    batch.add(waiter, name="waiter", isolated=True)
+    batch.add(maker, name="maker", isolated=True)
+    results = batch.run(jobs=1, backend=backend)
+    assert results["maker"].namespace["made"] is True
+    assert results["waiter"].namespace["seen"] == (False, True)  # made while the waiter waited

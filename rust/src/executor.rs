@@ -12,7 +12,7 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::os::raw::c_long;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -68,6 +68,9 @@ struct Slot {
     /// Given up on: the worker exits when its call returns; a replacement took its place.
     abandoned: bool,
     exited: bool,
+    /// Its call waits for work another call is doing (see `lend`): a replacement takes its
+    /// place meanwhile, and one of them exits once it is back and nothing is running.
+    lending: bool,
 }
 
 struct Inner {
@@ -85,6 +88,7 @@ struct Shared {
     main_cv: Condvar,
     run: Obj,
     reload: Option<Obj>,
+    jobs: usize,
     /// Measure resident growth (of the process and its workers) around each call, only under
     /// a memory budget.
     measure: bool,
@@ -112,12 +116,56 @@ impl Inner {
         }
     }
 
+    /// Workers able to take a node: not given up on, not exited, not waiting on another's work.
     fn capacity(&self) -> usize {
         self.slots
             .iter()
-            .filter(|s| !s.abandoned && !s.exited)
+            .filter(|s| !s.abandoned && !s.exited && !s.lending)
             .count()
     }
+}
+
+/// Runs in progress, for `lend` (a call that waits finds its run by its thread).
+static RUNS: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+
+/// Removes a run from `RUNS` when `execute` returns, however it returns.
+struct Registered<'a>(&'a Arc<Shared>);
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let mut runs = RUNS.lock().unwrap_or_else(PoisonError::into_inner);
+        runs.retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Arc::as_ptr(self.0)));
+    }
+}
+
+/// The `run` call on the current thread waits for work another call is doing (`true`: a fold
+/// fit by another worker) or works again (`false`). While it waits, another worker thread
+/// takes its place, and its group counts as parked (another group may start): the core it
+/// would have idled on does useful work. Returns whether the thread runs a call of a run.
+/// Called attached (from Python).
+pub fn lend(lending: bool) -> bool {
+    // SAFETY: only reads the calling thread's id (pthread_self).
+    let ident = unsafe { ffi::PyThread_get_thread_ident() } as c_long;
+    let runs: Vec<Arc<Shared>> = {
+        let runs = RUNS.lock().unwrap_or_else(PoisonError::into_inner);
+        runs.iter().filter_map(Weak::upgrade).collect()
+    };
+    for shared in runs {
+        let mut g = shared.lock();
+        let found = g
+            .slots
+            .iter()
+            .position(|s| s.ident == Some(ident) && s.current.is_some() && !s.abandoned && !s.exited);
+        if let Some(id) = found {
+            let node = g.slots[id].current.expect("checked above");
+            g.slots[id].lending = lending;
+            g.sched.set_lending(node, lending);
+            shared.main_cv.notify_one(); // spawns the replacement
+            g.wake(&shared);
+            return true;
+        }
+    }
+    false
 }
 
 /// Makes workers stop taking nodes if the main thread unwinds (a panic becomes a RuntimeError
@@ -209,8 +257,13 @@ pub fn execute(
         main_cv: Condvar::new(),
         run,
         reload: opts.reload.take(),
+        jobs: opts.jobs,
         measure,
     });
+    RUNS.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(Arc::downgrade(&shared));
+    let _registered = Registered(&shared);
     let _stop_workers = ShutdownOnDrop(&shared);
     let mut handles: Vec<(usize, JoinHandle<()>)> = Vec::new();
     let mut skip_errors: Vec<String> = Vec::new();
@@ -482,6 +535,11 @@ fn worker_loop(shared: &Shared, id: usize, ident: c_long) {
                 if g.shutdown || g.slots[id].abandoned {
                     return;
                 }
+                if g.capacity() > shared.jobs {
+                    // A worker that lent its place is back: one too many take nodes now.
+                    g.slots[id].exited = true;
+                    return;
+                }
                 if let Some(d) = g.sched.next_run(Instant::now()) {
                     g.slots[id].current = Some(d.node);
                     g.wake(shared); // more ready work for idle workers, or expired groups
@@ -528,6 +586,7 @@ fn run_one(
     let garbage = {
         let mut g = shared.lock();
         g.slots[id].current = None;
+        g.slots[id].lending = false;
         // A late return from an abandoned call is rejected; its error (usually the injected
         // TimeoutError) is not an internal error.
         let Call { ok, output, error, elapsed, bytes } = call;

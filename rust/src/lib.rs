@@ -21,9 +21,19 @@ mod _native {
     use pyo3::types::PyDict;
 
     use crate::executor::{execute, panic_message, QuietPanics, Options};
+    use crate::executor;
     use crate::memory::Budget;
     use crate::plan::{Plan, PlanSpec};
     use crate::resident::resident_bytes;
+
+    /// Tells the run whose step this thread is running that the step now waits for work
+    /// another step is doing (`lending=True`) or works again (`False`); while it waits, another
+    /// worker thread takes its place. Returns False when this thread runs no step of a run.
+    #[pyfunction]
+    fn lend(py: Python<'_>, lending: bool) -> bool {
+        let _ = py; // attached: the run's objects may be dropped here
+        executor::lend(lending)
+    }
 
     /// Runs a topologically ordered plan of Python steps on `jobs` worker threads.
     /// See rust/README.md for the full contract.

@@ -119,6 +119,8 @@ pub struct Scheduler<T> {
     held: usize,
     /// Every ready node waits for a slot: nothing can start until some node finishes.
     slot_blocked: bool,
+    /// Per node: running, but waiting for work another node is doing (see `set_lending`).
+    lending: Vec<bool>,
     cancelled: bool,
     finished: usize,
     running: usize,
@@ -163,6 +165,7 @@ impl<T> Scheduler<T> {
             group_holds: vec![false; ng],
             held: 0,
             slot_blocked: false,
+            lending: vec![false; n],
             cancelled: false,
             finished: 0,
             running: 0,
@@ -226,16 +229,22 @@ impl<T> Scheduler<T> {
         working >= self.slots || self.held >= 2 * self.slots
     }
 
-    /// Group `g` runs nothing, has nothing ready, and its next node has everything it needs
-    /// but an ordering predecessor (`deps_any`) that is not done.
+    /// Group `g` has nothing ready and either its running node waits for another's work
+    /// (lending), or it runs nothing and its next node has everything it needs but an ordering
+    /// predecessor (`deps_any`) that is not done.
     fn parked(&self, g: usize) -> bool {
         let members = &self.plan.group_members[g];
         let done = |p: &usize| matches!(self.state[*p], State::Done(_));
-        if members
-            .iter()
-            .any(|&n| matches!(self.state[n], State::Running | State::Ready))
-        {
+        let working = |n: usize| match self.state[n] {
+            State::Ready => true,
+            State::Running => !self.lending[n],
+            _ => false,
+        };
+        if members.iter().any(|&n| working(n)) {
             return false;
+        }
+        if members.iter().any(|&n| self.state[n] == State::Running) {
+            return true; // every running member lends its slot
         }
         members.iter().any(|&n| {
             self.state[n] == State::Waiting
@@ -243,6 +252,16 @@ impl<T> Scheduler<T> {
                 && self.plan.inputs[n].iter().all(done)
                 && !self.plan.deps_any[n].iter().all(done)
         })
+    }
+
+    /// Running `node` waits for work another node is doing (`true`: a fold another worker
+    /// fits), or works again (`false`). While it waits its group counts as parked, so another
+    /// group may take a slot (the caller lends the thread's place the same way).
+    pub fn set_lending(&mut self, node: usize, lending: bool) {
+        if self.state[node] == State::Running && self.lending[node] != lending {
+            self.lending[node] = lending;
+            self.slot_blocked = false; // a slot may be free for a waiting group now
+        }
     }
 
     /// Admits nodes under a memory budget from now on (see `memory.rs`).
@@ -562,6 +581,7 @@ impl<T> Scheduler<T> {
             return false;
         }
         self.running -= 1;
+        self.lending[node] = false;
         if let Some(m) = self.memory.as_mut() {
             m.stopped(node, grown);
         }
@@ -952,6 +972,38 @@ mod tests {
         s.finish(0, true, None, Duration::ZERO);
         let (order, _) = drive(&mut s, |_, _| (true, None));
         assert_eq!(order, vec![1, 3]);
+        assert_eq!(s.held_slots(), 0);
+    }
+
+    #[test]
+    fn a_holder_whose_running_node_lends_lets_another_group_work() {
+        // Groups {0, 1}, {2, 3}, {4, 5}, one slot: group 1 starts only while node 0 waits for
+        // another's work (lends); once node 0 works again the slots are full again.
+        let p = plan(6, |s| {
+            s.deps_ok[1] = vec![0];
+            s.deps_ok[3] = vec![2];
+            s.deps_ok[5] = vec![4];
+            s.group = vec![0, 0, 1, 1, 2, 2];
+        });
+        let mut s = Scheduler::<String>::new(p, None);
+        s.set_slots(1, vec![true; 6]);
+        let now = Instant::now();
+        assert_eq!(s.next_run(now).unwrap().node, 0);
+        assert!(s.next_run(now).is_none(), "one slot, held by group 0");
+        s.set_lending(0, true);
+        assert_eq!(s.next_run(now).unwrap().node, 2, "group 1 works while node 0 waits");
+        s.set_lending(0, false);
+        s.finish(2, true, None, Duration::ZERO);
+        assert_eq!(s.next_run(now).unwrap().node, 3, "a started group goes on");
+        s.finish(3, true, None, Duration::ZERO);
+        assert!(s.next_run(now).is_none(), "node 0 works again: group 2 waits");
+        s.set_lending(0, true);
+        s.finish(0, true, None, Duration::ZERO); // lending ends with the node
+        assert_eq!(s.next_run(now).unwrap().node, 1);
+        assert!(s.next_run(now).is_none(), "node 1 does not lend");
+        s.finish(1, true, None, Duration::ZERO);
+        let (order, _) = drive(&mut s, |_, _| (true, None));
+        assert_eq!(order, vec![4, 5]);
         assert_eq!(s.held_slots(), 0);
     }
 

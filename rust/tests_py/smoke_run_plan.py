@@ -132,6 +132,38 @@ def test_two_sleeps_overlap_with_two_jobs():
     assert wall < 0.9, wall
 
 
+def test_a_step_waiting_for_another_lends_its_place():
+    # One job and one slot: group 1 could never start while group 0's only step waits for it,
+    # unless the waiting step lends its place (as a fold fit another worker computes does).
+    # Once it is back, one job means one step at a time again (group 2 could run three).
+    other_ran = threading.Event()
+    lock = threading.Lock()
+    running, overlap = [0], {}
+
+    def step(n, objs):
+        if n == 0:
+            assert native.lend(True)
+            waited = other_ran.wait(10)
+            assert native.lend(False)
+            return (waited, None)
+        with lock:
+            running[0] += 1
+            overlap[n] = running[0]
+        if n == 1:
+            other_ran.set()
+        time.sleep(0.1)
+        with lock:
+            running[0] -= 1
+        return (True, None)
+
+    rec = Recorder(step)
+    stats = native.run_plan(**plan(5, group=[0, 1, 2, 2, 2], priority=[3, 2, 1, 1, 1]),
+                            run=rec.run, skip=rec.skip, jobs=1, slots=1, timeout=20)
+    assert stats["status"] == ["ok"] * 5, stats
+    assert overlap[2] == overlap[3] == overlap[4] == 1, overlap
+    assert native.lend(True) is False  # no run on this thread
+
+
 def test_group_timeout_abandons_a_busy_loop():
     ended = threading.Event()
 

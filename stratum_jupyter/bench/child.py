@@ -175,8 +175,8 @@ def warm_start(how: str, paths: list[Path], jobs: int | None) -> None:
     shell, cell = _stratum_shell(jobs)
     cell("%load_ext stratum_jupyter")
     imports = "\n".join(f"import {m}" for m in modules)
-    for i in range(jobs or os.cpu_count() or 1):
-        cell(f"%%stratum --isolated -n _warm_{i}\n{imports}\nimport time\ntime.sleep(0.5)")
+    for i in range(jobs or os.cpu_count() or 1):  # distinct sleeps: not merged into one worker
+        cell(f"%%stratum --isolated -n _warm_{i}\n{imports}\nimport time\ntime.sleep(0.5 + {i} / 1000)")
     cell("%stratum run")
     cell("%stratum clear")
 

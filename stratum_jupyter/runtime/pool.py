@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Pipe
 from pathlib import Path
 
+from .. import _native
 from ..memory import process_rss
 from . import zygote
 
@@ -164,11 +165,15 @@ class WorkerProcess:
         self.send(kind, **payload)
         limit = max(memory_limit, MEMORY_LIMIT_FLOOR) if memory_limit is not None else None
         try:
-            while not self.connection.poll(POLL_SECONDS):
-                if limit is not None and process_rss(self.pid) > limit:
-                    self.kill()
-                    raise WorkerDied(f"worker exceeded the memory budget ({limit / 2**20:.0f} MB) and was ended")
-            return self.connection.recv()
+            while True:
+                while not self.connection.poll(POLL_SECONDS):
+                    if limit is not None and process_rss(self.pid) > limit:
+                        self.kill()
+                        raise WorkerDied(f"worker exceeded the memory budget ({limit / 2**20:.0f} MB) and was ended")
+                reply = self.connection.recv()
+                if not (isinstance(reply, tuple) and reply[:1] == ("waiting",)):
+                    return reply
+                _native.lend(reply[1])  # the step waits for another worker's fold (or goes on)
         except TimeoutError:  # injected by the runtime (and an OSError: caught before those)
             self.kill()
             raise

@@ -25,9 +25,10 @@ import linecache
 import os
 import signal
 import sys
+import threading
 import time
 
-from .. import effects, isolation, model_selection, process_state, smoke, transfer
+from .. import effects, folds, isolation, model_selection, process_state, smoke, transfer
 from ..transfer import bind_published, publish
 from ..capture import compile_step
 from ..errors import StepError
@@ -60,6 +61,8 @@ class Worker:
 
     def __init__(self, connection) -> None:
         self.connection = connection
+        self.sending = threading.Lock()  # replies, and notices sent while a step runs
+        folds.wait_notice = self.notify_waiting
         self.namespace: dict = {}
         self.reported = set(sys.modules)  # modules the fork server has (or was told about)
         self.found: dict = {}  # the process settings the current pipeline started with
@@ -74,7 +77,8 @@ class Worker:
                     return  # the kernel went away
                 reply = getattr(self, f"on_{kind}")(**payload)
                 if reply is not None:
-                    self.connection.send(reply)
+                    with self.sending:
+                        self.connection.send(reply)
 
     def on_start(
         self, cwd: str, path: list[str], filename: str, code: str, sample_rows: int | None = None, folds: str | None = None,
@@ -90,6 +94,12 @@ class Worker:
         sys.path[:] = path
         self.found = process_state.snapshot()
         self.packages = {name.partition(".")[0] for name in sys.modules}
+
+    def notify_waiting(self, waiting: bool) -> None:
+        """Tell the kernel the step waits for a fold another worker computes (or goes on):
+        its runtime lends the step's place meanwhile (:data:`.folds.wait_notice`)."""
+        with self.sending:
+            self.connection.send(("waiting", waiting))
 
     def _bind(self, bindings: list[dict]) -> None:
         for item in bindings:
