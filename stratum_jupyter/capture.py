@@ -222,7 +222,7 @@ def _analyse(stmt: ast.stmt, lines: list[str], index: int, context: Context, is_
 def _analyse_anew(stmt: ast.stmt, source: str, context: Context) -> Step:
     visitor = _StepVisitor(context)
     visitor.visit(stmt)
-    mutates = _expand_aliases(visitor.mutates, visitor.aliases)
+    mutates = _expand_aliases(visitor.mutates, visitor.aliases, visitor.holds)
     string_constants = ()
     if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
         value = _static_string(stmt.value, context.constants)
@@ -242,7 +242,10 @@ def _analyse_anew(stmt: ast.stmt, source: str, context: Context) -> Step:
         writes=frozenset(visitor.writes),
         deletes=frozenset(visitor.deletes),
         mutates=frozenset(mutates),
-        aliases=tuple((t, frozenset(s)) for t, s in visitor.aliases.items()),
+        aliases=tuple(  # for the graph, a name holding others may be one object with them
+            (t, frozenset(visitor.aliases.get(t, set()) | visitor.holds.get(t, set())))
+            for t in {**visitor.aliases, **visitor.holds}
+        ),
         lazy=frozenset(visitor.lazy - BUILTIN_NAMES),
         calls=visitor.calls,
         rng=visitor.rng,
@@ -273,8 +276,12 @@ def _sets_process_state(stmt: ast.stmt, modules: dict[str, str]) -> bool:
     return False
 
 
-def _expand_aliases(mutated: set[str], aliases: dict[str, set[str]]) -> set[str]:
-    """Names aliased inside the same statement are mutated together (``for d in (a, b): d[...] = …``)."""
+def _expand_aliases(
+    mutated: set[str], aliases: dict[str, set[str]], holds: dict[str, set[str]] | None = None,
+) -> set[str]:
+    """Names aliased inside the same statement are mutated together (``for d in (a, b): d[...] = …``);
+    a name that *holds* others (``lst.append(df)``, ``model.fit(X, y)``) changes with them, but
+    changing it changes none of them (fitting ``model`` again never writes into ``X``)."""
     result = set(mutated)
     changed = True
     while changed:
@@ -283,6 +290,10 @@ def _expand_aliases(mutated: set[str], aliases: dict[str, set[str]]) -> set[str]
             linked = {target} | sources
             if result & linked and not linked <= result:
                 result |= linked
+                changed = True
+        for target, held in (holds or {}).items():
+            if target not in result and result & held:
+                result.add(target)
                 changed = True
     return result
 
@@ -405,6 +416,8 @@ def _value_names(node: ast.AST, context: Context) -> set[str]:
             return arguments
         if _is_method(func, context.modules):
             receiver = _value_names(func.value, context)  # type: ignore[attr-defined]  # a method's result may view its receiver
+            if func.attr in STORING_METHODS:  # type: ignore[attr-defined]  # `.fit(X, y)` returns a model that may keep X
+                return receiver | arguments
             return receiver if func.attr in PURE_METHODS or func.attr in RECEIVER_METHODS else receiver | arguments  # type: ignore[attr-defined]
         qualified = _resolve(func, context.modules)
         if effects.is_library(qualified):
@@ -420,6 +433,16 @@ def _value_names(node: ast.AST, context: Context) -> set[str]:
     for child in ast.iter_child_nodes(node):
         names |= _value_names(child, context)
     return names
+
+
+def _held_names(node: ast.AST, context: Context) -> set[str]:
+    """Names whose objects a storing method's result holds without being them: the arguments of
+    ``Model().fit(X, y)`` (the result is the model), not those of its receiver."""
+    if not (isinstance(node, ast.Call) and _is_method(node.func, context.modules)
+            and node.func.attr in STORING_METHODS):  # type: ignore[attr-defined]
+        return set()
+    receiver = _value_names(node.func.value, context)  # type: ignore[attr-defined]
+    return set().union(*(_value_names(a, context) for a in _call_arguments(node))) - receiver
 
 
 @dataclass
@@ -446,6 +469,7 @@ class _StepVisitor(ast.NodeVisitor):
         self.deletes: set[str] = set()
         self.mutates: set[str] = set()
         self.aliases: dict[str, set[str]] = {}
+        self.holds: dict[str, set[str]] = {}  # name → names whose objects it now holds (not is)
         self.lazy: set[str] = set()
         self.lazy_mutates: set[str] = set()
         self.lazy_writes: set[str] = set()
@@ -481,13 +505,22 @@ class _StepVisitor(ast.NodeVisitor):
         """Names stored now are the step's own (not a function's locals or a class body's)."""
         return not self._frames and not self._class_depth
 
-    def _alias(self, targets: list[str], value: ast.AST) -> None:
+    def _alias(self, targets: list[str], value: ast.AST, holding: bool = False) -> None:
+        """``targets`` may now be (or view) the objects of the names in ``value``; with
+        ``holding``, or for the arguments of a storing method's result (``m = Model().fit(X, y)``),
+        they hold them instead. (Inside a function body both count as aliases.)"""
         sources = _value_names(value, self.context) - set(self.modules) - BUILTIN_NAMES
         if not sources:
             return
+        held = sources if holding else _held_names(value, self.context) & sources
+        if self._frames:
+            held = set()
         table = self._frames[-1].aliases if self._frames else self.aliases
         for target in targets:
-            table.setdefault(target, set()).update(sources)
+            if sources - held:
+                table.setdefault(target, set()).update(sources - held)
+            if held:
+                self.holds.setdefault(target, set()).update(held)
 
     def _kind(self, name: str) -> str | None:
         return self.function_kinds.get(name) or self.context.kinds.get(name)
@@ -791,9 +824,9 @@ class _StepVisitor(ast.NodeVisitor):
                     self._mutate_values(receiver)  # `get_frame(df).drop(..., inplace=True)` may change df
                 elif root not in self.modules:
                     self._mutate(root)
-            if attr in STORING_METHODS and root is not None:
+            if attr in STORING_METHODS and root is not None and not isinstance(receiver, ast.Call):
                 for argument in arguments:  # the receiver now holds these objects
-                    self._alias([root], argument)
+                    self._alias([root], argument, holding=True)
             if attr not in PURE_METHODS and attr not in RECEIVER_METHODS:
                 for argument in arguments:
                     self._mutate_values(argument)

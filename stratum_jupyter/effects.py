@@ -86,8 +86,11 @@ RECEIVER_METHODS = frozenset(
 # Keyword arguments that make any method change its receiver (``df.fillna(0, inplace=True)``).
 INPLACE_KEYWORDS = frozenset({"inplace"})
 
-# Methods after which the receiver holds their arguments: later changes through it reach them.
-STORING_METHODS = frozenset({"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft"})
+# Methods after which the receiver holds their arguments: later changes through it reach them
+# (a fitted k-neighbours model keeps the very array it was fitted on).
+STORING_METHODS = frozenset(
+    {"append", "extend", "insert", "add", "update", "setdefault", "appendleft", "extendleft", "fit", "partial_fit"}
+)
 
 # Builtins whose result never references their arguments and that change none of them.
 FRESH_BUILTINS = frozenset(

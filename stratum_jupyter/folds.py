@@ -166,6 +166,7 @@ class FoldEvent:
     kind: str
     seconds: float
     step: int = -1  # the graph node whose statement needed it (-1: unknown)
+    verb: str = "fit+transform"  # a pipeline prefix step's; "fit" for a model's
 
 
 class FoldStore:
@@ -198,9 +199,10 @@ class FoldStore:
     def step(self, node: int) -> None:
         self._local.step = node
 
-    def record_event(self, key: str, spec: str, label: str, kind: str, seconds: float) -> None:
-        """Record what this thread's current step did with fold node ``key``."""
-        self.record(FoldEvent(key, spec, label, self.pipeline, kind, seconds, self.step))
+    def record_event(self, key: str, spec: str, label: str, kind: str, seconds: float, verb: str) -> None:
+        """Record what this thread's current step did with fold node ``key`` (``verb``: what
+        such a node does, ``fit+transform`` or ``fit``)."""
+        self.record(FoldEvent(key, spec, label, self.pipeline, kind, seconds, self.step, verb))
 
     @contextmanager
     def _locked(self, key: str) -> Iterator[None]:
@@ -278,6 +280,7 @@ class FoldSharing:
     pipelines: list[str]
     transforms: int = 0
     transform_reuses: int = 0
+    verb: str = "fit+transform"
 
     def counts(self) -> str:
         """``5 run, 15 reused; transform: 5 run, 15 reused``"""
@@ -291,14 +294,15 @@ class FoldSharing:
         from .frontend import plural
 
         names = ", ".join(self.pipelines[:6]) + (", …" if len(self.pipelines) > 6 else "")
-        return (f"{self.label} fit+transform: {plural(self.inputs, 'fold')}, shared by "
+        return (f"{self.label} {self.verb}: {plural(self.inputs, 'fold')}, shared by "
                 f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.counts()}")
 
 
 def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharing]:
-    """Events grouped by estimator spec, in order of first use; ``names`` maps the pipeline
+    """Events grouped by estimator spec, in order of first use, the specs whose work someone
+    reused (a model each candidate fits alone is not worth a line); ``names`` maps the pipeline
     labels recorded (cell file names) to pipeline names."""
-    return list(_by_spec(events, names).values())
+    return [g for g in _by_spec(events, names).values() if g.reuses or g.transform_reuses]
 
 
 def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSharing]:
@@ -307,7 +311,7 @@ def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSh
     order = {name: i for i, name in enumerate(names.values())}
     counters = {"fit": "fits", "reuse": "reuses", "transform": "transforms", "transform-reuse": "transform_reuses"}
     for event in sorted(events, key=lambda e: order.get(names.get(e.pipeline, e.pipeline), len(order))):
-        group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, []))
+        group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, [], verb=event.verb))
         if event.kind in ("fit", "reuse"):
             keys.setdefault(event.spec, set()).add(event.key)
             group.inputs = len(keys[event.spec])
@@ -333,7 +337,7 @@ def summarize_steps(events: list[FoldEvent], names: dict[str, str]) -> dict[int,
     for step, own in sorted(by_step.items()):
         lines[step] = []
         for spec, group in _by_spec(own, names).items():
-            text = f"{group.label} fit+transform: {plural(group.inputs, 'fold')} here: {group.counts()}"
+            text = f"{group.label} {group.verb}: {plural(group.inputs, 'fold')} here: {group.counts()}"
             if len(run_wide[spec].pipelines) > 1:
                 text += f" (shared by {plural(len(run_wide[spec].pipelines), 'candidate')})"
             lines[step].append(text)

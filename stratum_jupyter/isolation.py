@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import copy
+import copyreg
+import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .transfer import reduce_bunch
 
 _ATOMIC = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, types.MethodType)
 
@@ -21,12 +27,29 @@ def isolate(values: dict[str, object]) -> dict[str, object]:
             # Under copy-on-write a shallow copy is already independent of the original.
             memo[id(value)] = value.copy(deep=False)
     copies = {}
-    for name, value in values.items():
-        try:
-            copies[name] = copy.deepcopy(value, memo)
-        except Exception:  # noqa: BLE001 - uncopyable objects stay shared
-            copies[name] = value
+    with _bunches_keep_attributes():
+        for name, value in values.items():
+            try:
+                copies[name] = copy.deepcopy(value, memo)
+            except Exception:  # noqa: BLE001 - uncopyable objects stay shared
+                copies[name] = value
     return copies
+
+
+@contextmanager
+def _bunches_keep_attributes() -> Iterator[None]:
+    """A deep copy of a scikit-learn ``Bunch`` (``load_iris()``, ``named_estimators_``) keeps
+    its attributes while copying here, as it does when it travels (:func:`.transfer.reduce_bunch`)."""
+    module = sys.modules.get("sklearn.utils._bunch")
+    cls = getattr(module, "Bunch", None)
+    if cls is None or cls in copyreg.dispatch_table:
+        yield
+        return
+    copyreg.dispatch_table[cls] = reduce_bunch
+    try:
+        yield
+    finally:
+        copyreg.dispatch_table.pop(cls, None)
 
 
 def _is_pandas(value: object) -> bool:

@@ -66,6 +66,9 @@ _LIBRARIES = ("sklearn.", "numpy", "scipy.")
 #: Objects with no identity worth keeping (never written as references to a parameter).
 _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None))
 
+#: What a fold node's events did, for ``%stratum explain``.
+PREFIX, MODEL = "fit+transform", "fit"
+
 _COMPLEX_WARNING = getattr(getattr(np, "exceptions", np), "ComplexWarning", Warning)
 _lock = threading.Lock()
 _nested = threading.local()  # depth of prefix fits being computed on this thread
@@ -73,7 +76,8 @@ _original_split = None  # sklearn.model_selection._validation._safe_split
 _local = threading.local()  # per thread: .base and .derived fingerprints of the current statement
 #: Transformers holding a shared fit's state: instance → (fit key, spec, label, its attributes).
 _fitted: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_transform_originals: dict[type, types.FunctionType] = {}  # classes whose transform is routed
+#: Methods routed through this module: (class, "transform" or "fit") → the class's own function.
+_originals: dict[tuple[type, str], types.FunctionType] = {}
 _original = None  # sklearn.pipeline._fit_transform_one as scikit-learn defines it
 _store: FoldStore | None = None
 _module_by_file: dict[str, types.ModuleType | None] = {}
@@ -115,24 +119,20 @@ def before_step(pipeline: str, step: int = -1) -> None:
         ensure_installed()
 
 
-def ensure_installed() -> bool:
+def ensure_installed() -> None:
     """Route Pipeline prefix fits through :func:`_fit_transform_one` once scikit-learn's pipeline
-    module is loaded; returns whether it is. Cheap: called before every step."""
+    module is loaded, and the rows model selection splits off through :func:`_safe_split` once
+    its module is. Cheap: called before every step."""
+    _install_split()
     global _original
     module = sys.modules.get("sklearn.pipeline")
-    if module is None:
-        return False
-    current = getattr(module, "_fit_transform_one", None)
-    if current is _fit_transform_one:
-        return True
-    if current is None or _original not in (None, current):
-        return False  # an unknown scikit-learn (or someone else's patch): leave it alone
+    current = getattr(module, "_fit_transform_one", None) if module is not None else None
+    if current is None or current is _fit_transform_one or _original not in (None, current):
+        return  # not loaded, done, or an unknown scikit-learn (or someone else's patch): leave it
     with _lock:
         if getattr(module, "_fit_transform_one", None) is current:
             _original = current
             module._fit_transform_one = _fit_transform_one
-    _install_split()
-    return True
 
 
 def _install_split() -> None:
@@ -158,9 +158,9 @@ def uninstall() -> None:
         validation = sys.modules.get("sklearn.model_selection._validation")
         if validation is not None and getattr(validation, "_safe_split", None) is _safe_split:
             validation._safe_split = _original_split
-        for cls, original in _transform_originals.items():
-            cls.transform = original
-        _transform_originals.clear()
+        for (cls, name), original in _originals.items():
+            setattr(cls, name, original)
+        _originals.clear()
         _fitted.clear()
 
 
@@ -186,12 +186,12 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
     call = lambda: original(transformer, X, y, weight, message_clsname, message, params)  # noqa: E731
     result, payload, seconds = _shared(store, key, call, pack, refs)
     if payload is None:  # computed here
-        store.record_event(key, spec_id(spec), label, "fit", seconds)
+        store.record_event(key, spec_id(spec), label, "fit", seconds, PREFIX)
         _remember_fitted(result[1], key, spec, label)
         return result
     Xt, state = payload
     _set_fitted_state(transformer, state)
-    store.record_event(key, spec_id(spec), label, "reuse", seconds)
+    store.record_event(key, spec_id(spec), label, "reuse", seconds, PREFIX)
     _remember_fitted(transformer, key, spec, label)
     return Xt, transformer
 
@@ -248,7 +248,7 @@ def _remember_fitted(transformer, key: str, spec: str, label: str) -> None:
     exactly the state this fit gave it: every attribute the same object (a refit, set_params or
     set_output replaces one)."""
     cls = type(transformer)
-    if not _patch_transform(cls):
+    if not _route(cls, "transform", _transform):
         return
     with _lock:
         try:
@@ -261,25 +261,27 @@ def _attributes(transformer) -> dict[str, object]:
     return {k: v for k, v in vars(transformer).items() if k not in _TRANSIENT_ATTRIBUTES}
 
 
-def _patch_transform(cls: type) -> bool:
-    """Route ``cls.transform`` through :func:`_transform` (once per class; a class that inherits
-    its transform, or defines it as something else than a function, is left alone)."""
-    if cls in _transform_originals:
+def _route(cls: type, name: str, router) -> bool:
+    """Route ``cls.<name>(X, ...)`` through ``router(original, self, X, args, kwargs)`` (once per
+    class; a class that inherits the method, or defines it as something else than a function, is
+    left alone). ``__wrapped__`` keeps the original's signature visible to scikit-learn, which
+    reads it (``has_fit_parameter``, metadata routing)."""
+    if (cls, name) in _originals:
         return True
-    original = cls.__dict__.get("transform")
+    original = cls.__dict__.get(name)
     if not isinstance(original, types.FunctionType):
         return False
 
-    def transform(self, X, *args, **kwargs):
-        return _transform(original, self, X, args, kwargs)
+    def routed(self, X, *args, **kwargs):
+        return router(original, self, X, args, kwargs)
 
-    transform.__wrapped__ = original  # type: ignore[attr-defined]
+    routed.__wrapped__ = original  # type: ignore[attr-defined]
     for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
-        setattr(transform, attribute, getattr(original, attribute))
+        setattr(routed, attribute, getattr(original, attribute))
     with _lock:
-        if cls not in _transform_originals:
-            _transform_originals[cls] = original
-            cls.transform = transform
+        if (cls, name) not in _originals:
+            _originals[cls, name] = original
+            setattr(cls, name, routed)
     return True
 
 
@@ -302,8 +304,54 @@ def _transform(original, transformer, X, args: tuple, kwargs: dict):
         return original(transformer, X, *args, **kwargs)
     result, payload, seconds = _shared(store, key, lambda: original(transformer, X), lambda out: out, {})
     kind = "transform" if payload is None else "transform-reuse"
-    store.record_event(key, spec_id(spec), label, kind, seconds)
+    store.record_event(key, spec_id(spec), label, kind, seconds, PREFIX)
     return result if payload is None else payload
+
+
+# -- the memoized fit of a model: a Pipeline's final step, or a bare estimator ----------------
+def _route_model_fit(estimator) -> None:
+    """Fits of the model ``estimator`` ends in (itself, or a Pipeline's last step) go through
+    :func:`_fit` from now on: candidates and grid points fitting the same model with the same
+    parameters on the same rows (a grid point two searches share, the same refit) fit it once."""
+    model = estimator
+    while type(model).__name__ == "Pipeline" and getattr(model, "steps", None):
+        model = model.steps[-1][1]
+    cls = type(model)
+    owner = next((c for c in cls.__mro__ if "fit" in c.__dict__), None)  # often a base class
+    if cls.__module__.startswith("sklearn.") and cls.__name__ not in _NOT_SHARED and owner is not None:
+        if owner.__module__.startswith("sklearn."):
+            _route(owner, "fit", _fit)
+
+
+def _fit(original, estimator, X, args: tuple, kwargs: dict):
+    """``estimator.fit(X, y)``, shared through the fold store when its spec and data determine
+    the result (:func:`_estimator_spec`); the caller's own object gets the fitted state."""
+    store = _store
+    if store is None or len(args) > 1 or kwargs or getattr(_nested, "depth", 0) or _errors_on_warnings():
+        return original(estimator, X, *args, **kwargs)
+    y = args[0] if args else None
+    try:
+        spec, label, refs = _estimator_spec(estimator)
+        key = _digest((spec, "model fit", _fingerprint(X), _fingerprint(y)))
+    except (_Unsafe, NotFingerprintable):
+        return original(estimator, X, *args)
+
+    def pack(result) -> object:
+        if result is not estimator:
+            return None
+        state = _fitted_state(estimator)
+        # A model that keeps its training data (k-neighbours, kernel models) may keep the
+        # caller's own array: another caller's fit would keep theirs, not a copy of this one.
+        return None if _keeps_any(state, (X, y)) else state
+
+    result, payload, seconds = _shared(store, key, lambda: original(estimator, X, *args), pack, refs)
+    group = spec_id(spec + "\nmodel fit")  # apart from the same class fitted as a prefix step
+    if payload is None:
+        store.record_event(key, group, label, "fit", seconds, MODEL)
+        return result
+    _set_fitted_state(estimator, payload)
+    store.record_event(key, group, label, "reuse", seconds, MODEL)
+    return estimator
 
 
 def spec_id(spec: str) -> str:
@@ -322,6 +370,25 @@ def _errors_on_warnings() -> bool:
     return any(f[0] == "error" and not issubclass(f[2], _COMPLEX_WARNING) for f in list(warnings.filters))
 
 
+def _keeps_any(state: Mapping[str, object], data: tuple) -> bool:
+    """Whether a fitted attribute (or an item of one, one level down) may share memory with
+    the arrays behind ``data``."""
+    bases = []
+    for value in data:
+        if hasattr(value, "tocsr"):  # a sparse matrix: its values
+            value = value.data
+        try:
+            base = np.asarray(value) if value is not None else None  # a frame's block: a view
+        except Exception:  # noqa: BLE001 - not array-like: nothing it could share
+            base = None
+        if base is not None and base.dtype != object:
+            bases.append(base)
+    values = list(state.values())
+    values += [item for v in state.values() if type(v) in (list, tuple) for item in v]
+    values += [getattr(v, "data", None) for v in values if hasattr(v, "tocsr")]  # sparse matrices
+    return any(isinstance(v, np.ndarray) and np.may_share_memory(v, base) for v in values for base in bases)
+
+
 # -- fingerprints of fold data -----------------------------------------------------------------
 def _safe_split(estimator, X, y, indices, train_indices=None):
     """``sklearn.utils.metaestimators._safe_split`` as ``_fit_and_score`` calls it; the rows it
@@ -332,6 +399,8 @@ def _safe_split(estimator, X, y, indices, train_indices=None):
     X_sub, y_sub = _original_split(estimator, X, y, indices, train_indices)
     if _store is None or getattr(_nested, "depth", 0):
         return X_sub, y_sub
+    if train_indices is None:  # the training rows: the model is fitted next
+        _route_model_fit(estimator)
     try:
         from sklearn.utils._tags import get_tags
 
@@ -412,6 +481,8 @@ def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
             raise _Unsafe("n_jobs")
         if leaf in ("verbose", "warm_start") and value:
             raise _Unsafe(leaf)
+        if leaf in ("copy", "copy_X") and value is False:
+            raise _Unsafe(f"{leaf}=False: the fit may write into the caller's data")
         parts.append(f"{name}={_describe(value, 0)}")
     for value in params.values():  # nested estimators, in the order the transformer lists them
         if hasattr(value, "get_params") and hasattr(value, "fit"):

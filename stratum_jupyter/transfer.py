@@ -40,10 +40,8 @@ class _Pickler(cloudpickle.Pickler):
         return self.known.get(id(obj)) if self.known else None
 
     def reducer_override(self, obj):  # noqa: D102 - pickle's hook
-        if type(obj).__name__ == "Bunch" and type(obj).__module__ == "sklearn.utils._bunch":
-            # Bunch.__setstate__ drops its attributes on purpose (pickles from old versions);
-            # a value moved between processes must keep them.
-            return _rebuild_bunch, (type(obj), dict(obj), dict(obj.__dict__))
+        if is_bunch(obj):
+            return reduce_bunch(obj)
         if isinstance(obj, (types.FunctionType, type)):
             if getattr(obj, "__module__", None) == "__main__":
                 self.cell_code = True
@@ -71,6 +69,18 @@ class _Pickler(cloudpickle.Pickler):
 def _module_global(module: str, name: str) -> object:
     """The receiving process's own object for a module global (see the module docstring)."""
     return getattr(importlib.import_module(module), name)
+
+
+def is_bunch(obj: object) -> bool:
+    """Whether ``obj`` is a scikit-learn ``Bunch`` (see :func:`reduce_bunch`)."""
+    return type(obj).__name__ == "Bunch" and type(obj).__module__ == "sklearn.utils._bunch"
+
+
+def reduce_bunch(bunch: object) -> tuple:
+    """How to rebuild a scikit-learn ``Bunch`` with its attributes: ``Bunch.__setstate__`` drops
+    them on purpose (pickles from old versions), but a value moved between processes, or copied
+    apart for a pipeline (:mod:`.isolation`), must keep them."""
+    return _rebuild_bunch, (type(bunch), dict(bunch), dict(bunch.__dict__))  # type: ignore[call-overload]
 
 
 def _rebuild_bunch(cls: type, items: dict, attributes: dict) -> object:

@@ -275,3 +275,23 @@ def test_a_fold_loop_around_a_helper_built_pipeline_is_kept_for_the_next_run(tmp
     assert runs[0]["a"].status == runs[1]["a"].status == "ok"
     assert runs[1].stats["executed"] == 2  # the two definitions: functions are never kept
     assert first_difference(runs[0]["a"].namespace, runs[1]["a"].namespace) is None
+
+
+def test_a_fitted_model_holds_its_training_data_without_changing_it():
+    """k-neighbours and kernel models keep the very array they were fitted on: the model holds
+    X (a later write to X reaches it, so they are copied together), but fitting changes only
+    the model (see fx_fit_keeps_array_a/b in the corpus)."""
+    code = ("import numpy as np\nfrom sklearn.neighbors import KNeighborsRegressor\n"
+            "X = np.ones((5, 2))\ny = np.ones(5)\nknn = KNeighborsRegressor(n_neighbors=1)\n"
+            "knn.fit(X, y)\nsearch = KNeighborsRegressor(n_neighbors=2).fit(X, y)\n"
+            "chain = knn.fit(X, y)\nrows = []\nrows.append(X)\n")
+    pipeline = Batch().add(code, name="a", isolated=True)
+    fit = _step(pipeline, "knn.fit")
+    assert fit.mutates == frozenset({"knn"}) and dict(fit.aliases) == {"knn": frozenset({"X", "y"})}
+    chained = _step(pipeline, "search =")
+    assert chained.mutates == frozenset() and dict(chained.aliases) == {"search": frozenset({"X", "y"})}
+    returned = _step(pipeline, "chain =")  # the model itself (may be knn) holding X and y
+    assert returned.mutates == frozenset({"knn", "chain"})
+    assert dict(returned.aliases) == {"knn": frozenset({"X", "y"}), "chain": frozenset({"knn", "X", "y"})}
+    stored = _step(pipeline, "rows.append")
+    assert stored.mutates == frozenset({"rows"}) and dict(stored.aliases) == {"rows": frozenset({"X"})}

@@ -29,3 +29,18 @@ def test_under_copy_on_write_frames_and_series_are_copied_shallowly():
     assert np.shares_memory(copies["s"].to_numpy(), series.to_numpy())
     copies["df"].loc[0, "a"] = -5.0  # copy-on-write: the write copies, the original stays
     assert frame.loc[0, "a"] == 0.0
+
+
+def test_a_scikit_learn_bunch_keeps_its_attributes_and_aliases():
+    # Bunch.__setstate__ drops the attributes a deep copy would carry (`vars(load_iris())` is not
+    # empty): a copy made for a pipeline must look like the original, and nothing else changes.
+    import copy
+
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    copies = isolate({"iris": iris, "X": iris.data})
+    assert vars(copies["iris"]) == vars(iris) and vars(iris)
+    assert copies["iris"] is not iris and copies["iris"].data is copies["X"]
+    assert copies["X"].equals(iris.data) and copies["X"] is not iris.data
+    assert vars(copy.deepcopy(iris)) == {}  # Python's own deep copy, outside isolate, as before

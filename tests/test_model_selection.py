@@ -389,9 +389,58 @@ def test_california_workload_shares_its_preprocessing_folds(tmp_path, monkeypatc
     candidates = {s.name: s.code for s in workload.scripts}
     assert len(candidates) == 4 and workload.warm
     result = run_and_compare(candidates, "processes")
-    assert (result.stats["fold_fits"], result.stats["fold_reuses"]) == (5, 15)
+    # 5 scalings fitted and reused 15 times; the LinearRegression candidate's 5 model fits are kept
+    # in case another candidate fits it on the same rows (none does; Ridge, Lasso and ElasticNet
+    # leave random_state None, so theirs are never shared)
+    assert (result.stats["fold_fits"], result.stats["fold_reuses"]) == (5 + 5, 15)
     assert result.stats["fold_transform_reuses"] == 15
     assert [s.label for s in result.batch.fold_sharing] == ["ColumnTransformer(StandardScaler)"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_model_two_searches_fit_alike_is_fitted_once(backend: str) -> None:
+    # As agents write them: the second search's grid holds the first one's points and more. The
+    # same model with the same parameters on the same fold rows (and, when both pick the same
+    # point, the same refit on all rows) is fitted once, for both.
+    data = "from sklearn.ensemble import HistGradientBoostingRegressor\n" + DATA.replace(
+        "MODEL", "HistGradientBoostingRegressor(max_iter=15, random_state=0)")
+    search = ("search = GridSearchCV(pipe, GRID, cv=KFold(3, shuffle=True, random_state=0))\n"
+              "search.fit(X, y)\nbest = search.best_params_\n"
+              "results = {k: v for k, v in search.cv_results_.items() if 'time' not in k}\n")
+    candidates = {
+        "narrow": data + search.replace("GRID", '{"model__learning_rate": [0.05, 0.2]}'),
+        "wide": data + search.replace("GRID", '{"model__learning_rate": [0.05, 0.2], "model__max_depth": [None, 3]}'),
+    }
+    result = run_and_compare(candidates, backend)
+    # one spec per grid point both searches have: learning rates 0.05 and 0.2 (depth None), each
+    # fitted on 3 folds by each search (+ the refits on all rows); the depth-3 points are the wide
+    # search's alone
+    models = [s for s in result.batch.fold_sharing if s.verb == "fit"]
+    assert [s.label for s in models] == ["HistGradientBoostingRegressor"] * 2
+    assert sum(s.reuses for s in models) >= 6 and all(s.fits + s.reuses >= 6 for s in models), models
+    assert all(s.pipelines == ["narrow", "wide"] for s in models)
+    assert "HistGradientBoostingRegressor fit: " in result.batch.explain()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_model_keeping_the_callers_data_is_never_shared(backend: str) -> None:
+    # Kernel ridge (like k-neighbours) keeps the array it was fitted on, the caller's own when it
+    # needs no conversion: written to afterwards, a plain run's model sees the change. A model
+    # fitted for another candidate would hold a copy, so such fits are never shared.
+    # (The two build the same data in different statements: each candidate fits on its own
+    # array, which no other pipeline sees, so the write needs no copy.)
+    code = (
+        "import numpy as np\nfrom sklearn.model_selection import GridSearchCV\n"
+        "from sklearn.kernel_ridge import KernelRidge\n"
+        "rng = np.random.default_rng(0)\nXn = rng.normal(size=(90, 3)) * SCALE\nyn = Xn[:, 0] + rng.normal(scale=0.1, size=90)\n"
+        "search = GridSearchCV(KernelRidge(), {'alpha': [0.1, 1.0]}, cv=3).fit(Xn, yn)\n"
+        "Xn[:10] += 100.0\n"
+        "kept_changed = bool(search.best_estimator_.X_fit_[0, 0] > 50)\n"
+        "predicted = search.predict(Xn[:5])\n"
+    )
+    result = run_and_compare({"first": code.replace("SCALE", "1"), "second": code.replace("SCALE", "1.0")}, backend)
+    assert result["first"].namespace["kept_changed"] is True
+    assert not [s for s in result.batch.fold_sharing if s.verb == "fit"]
 
 
 def test_waiting_for_a_fold_another_computes_is_announced_and_gets_its_result(tmp_path, monkeypatch) -> None:
