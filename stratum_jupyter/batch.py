@@ -231,6 +231,8 @@ class Batch:
             execution.flush_kept()
             if cluster is not None:
                 cluster.close()
+            elif workers is not None:
+                workers.pool.trim(jobs)  # idle workers beyond the jobs: started while steps lent places
             shutil.rmtree(exchange, ignore_errors=True)
         # Kernel cells ran in the kernel namespace, and isolated cells a kernel cell followed were
         # written there before it: only the rest is written now (never a stale value over a name a

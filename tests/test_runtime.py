@@ -283,11 +283,17 @@ def test_a_step_waiting_for_another_workers_fold_lends_its_place(tmp_path, backe
         "        folds.wait_notice(False)\n"
         "    return before, flag.exists()\n"
         "seen = wait_for_flag()\n"
+        "import os\npid = os.getpid()\n"
     )
-    maker = f"import pathlib\npathlib.Path({flag!r}).write_text('made')\nmade = True\n"
+    maker = f"import os, pathlib\npathlib.Path({flag!r}).write_text('made')\nmade = True\npid = os.getpid()\n"
     batch = Batch()
     batch.add(waiter, name="waiter", isolated=True)
     batch.add(maker, name="maker", isolated=True)
     results = batch.run(jobs=1, backend=backend)
     assert results["maker"].namespace["made"] is True
     assert results["waiter"].namespace["seen"] == (False, True)  # made while the waiter waited
+    if backend == "processes":  # two workers ran at once; one job keeps one idle after the run
+        from stratum_jupyter.runtime.pool import get_pool
+
+        assert results["maker"].namespace["pid"] != results["waiter"].namespace["pid"]
+        assert len(get_pool().idle) <= 1

@@ -273,6 +273,16 @@ class WorkerPool:
         else:
             threading.Thread(target=worker.kill, name="stratum-release", daemon=True).start()
 
+    def trim(self, keep: int) -> None:
+        """End idle workers beyond the ``keep`` last released: a run with steps that lent their
+        places (:func:`.folds.wait_notice`) may have started more workers than its jobs, and each
+        idle one holds the pages it copied."""
+        with self.lock:
+            extra = self.idle[:-keep] if keep > 0 else list(self.idle)
+            self.idle = [w for w in self.idle if w not in extra]
+        for worker in extra:
+            self.release(worker, reuse=False)
+
     def learn(self, threads: int, modules: list[str]) -> None:
         """Modules a worker imported while it ran (lazily, inside the libraries: first calls
         cost that much): its server imports them too, so later forks start with them."""
