@@ -186,7 +186,7 @@ def test_run_under_a_tiny_memory_budget_spills_and_says_so(shell, tmp_path, monk
     run(shell, f"%%stratum --isolated -n b\n{SHARED_THEN_DROPPED}print(total)\n")
     out = run(shell, "%stratum run --jobs 1 --memory 1 --backend threads")  # outputs held by the kernel
     assert "ran 2 pipelines (2 ok)" in out.stdout
-    assert "outputs spilled to disk" in out.stdout, out.stdout
+    assert "spilled to disk" in out.stdout, out.stdout  # "1 output" or "N outputs", as timing has it
     results = shell.user_ns["stratum_results"]
     assert results.stats["spilled"] >= 1 and results.stats["reloaded"] >= 1
     assert results["b"].namespace == {"np": results["a"].namespace["np"], "base": None, "total": 4999950000}
