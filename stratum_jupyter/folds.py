@@ -4,9 +4,9 @@ A *fold node* is one fit of one pipeline prefix step on one block of data (a fol
 rows, a grid point's, the full data of a refit), keyed by what determines its result (see
 :mod:`.model_selection`). The first process that needs a key computes it while holding the key's
 file lock; any other process (or thread) that needs the same key meanwhile waits on the lock
-and then loads the result — and, while it waits, lends its step's place in the runtime to
-another pipeline (:data:`wait_notice`), so the core does not idle. Entries live in the run's exchange directory, so they are gone with
-the run; each is published whole (temporary file + rename), so a reader never sees half of one.
+and then loads the result — and, if the wait lasts (:data:`LEND_AFTER`), lends its step's place
+in the runtime to another pipeline (:data:`wait_notice`), so the core does not idle. Entries live
+in the run's exchange directory, so they are gone with the run; each is published whole (temporary file + rename), so a reader never sees half of one.
 
 Every fit and every reuse is appended to an events file (one per process, JSON lines), which
 :func:`read_events` gathers for ``%stratum explain``. This module also computes the content
@@ -21,6 +21,7 @@ import json
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,25 @@ def _lend_here(waiting: bool) -> object:
 #: with False when it goes on: the runtime lends the step's place meanwhile (``_native.lend``,
 #: in the process running the runtime; a worker process forwards it there).
 wait_notice: Callable[[bool], object] = _lend_here
+
+
+#: Seconds a step waits for a fold before it lends its place: most waits are for a scaler's fit
+#: on one fold (milliseconds), shorter than the first calls of the fresh worker that lending may
+#: start (~0.1 s: lazy imports, copy-on-write faults) — waiting is cheaper then.
+LEND_AFTER = 0.05
+
+
+def _lock_within(handle, seconds: float) -> bool:
+    """Take the exclusive lock on ``handle`` if it frees within ``seconds`` (polled)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.001)
 
 
 class NotFingerprintable(Exception):
@@ -208,9 +228,7 @@ class FoldStore:
     def _locked(self, key: str) -> Iterator[None]:
         with open(self.directory / f"{key}.lock", "a+b") as handle:
             # released when the file closes, or the process dies
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:  # another worker computes it: lend our place meanwhile
+            if not _lock_within(handle, LEND_AFTER):  # another worker computes it: lend our place meanwhile
                 wait_notice(True)
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX)

@@ -29,12 +29,16 @@ import cloudpickle
 _VALUE_TYPES = (int, float, complex, str, bytes, bool, type(None))
 
 
+#: Module name → (its number of globals, {id(global of a type of its own): name}): built once
+#: per module (a large module's index costs a millisecond, and every step's outputs are pickled).
+_globals_index: dict[str, tuple[int, dict[int, str]]] = {}
+
+
 class _Pickler(cloudpickle.Pickler):
     def __init__(self, file, known: dict[int, str]) -> None:
         super().__init__(file, protocol=5)
         self.known = known
         self.cell_code = False  # a function or class defined in a cell went by value
-        self.module_globals: dict[str, dict[int, str]] = {}  # module name -> {id(global): name}
 
     def persistent_id(self, obj):  # noqa: D102 - pickle's hook
         return self.known.get(id(obj)) if self.known else None
@@ -56,14 +60,17 @@ class _Pickler(cloudpickle.Pickler):
         module_name = getattr(type(obj), "__module__", None)
         if not isinstance(module_name, str) or module_name in ("__main__", "builtins"):
             return None
-        index = self.module_globals.get(module_name)
-        if index is None:
-            module = sys.modules.get(module_name)
-            names = vars(module).items() if isinstance(module, types.ModuleType) else ()
-            index = {id(value): name for name, value in names
+        module = sys.modules.get(module_name)
+        if not isinstance(module, types.ModuleType):
+            return None
+        names = vars(module)
+        cached = _globals_index.get(module_name)
+        if cached is None or cached[0] != len(names):  # new module, or globals added since
+            index = {id(value): name for name, value in list(names.items())
                      if not name.startswith("__") and type(value).__module__ == module_name}
-            self.module_globals[module_name] = index
-        return index.get(id(obj))
+            cached = _globals_index[module_name] = (len(names), index)
+        name = cached[1].get(id(obj))
+        return name if name is not None and names.get(name) is obj else None  # rebound since: a copy
 
 
 def _module_global(module: str, name: str) -> object:

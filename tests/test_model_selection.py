@@ -477,3 +477,29 @@ def test_waiting_for_a_fold_another_computes_is_announced_and_gets_its_result(tm
     assert got == [(None, b"kept")]
     assert store.get_or_compute("other", lambda: ("own", None)) == ("own", None)
     assert notices == [("second", True), ("second", False)]  # an uncontended key waits for no one
+
+
+def test_a_short_wait_for_a_fold_lends_nothing(tmp_path, monkeypatch) -> None:
+    # Lending may start a fresh worker (its first calls cost ~0.1 s): a wait shorter than
+    # LEND_AFTER (one fold's scaler) is cheaper, and goes unannounced.
+    import threading
+
+    from stratum_jupyter import folds
+
+    notices: list[bool] = []
+    monkeypatch.setattr(folds, "wait_notice", notices.append)
+    monkeypatch.setattr(folds, "LEND_AFTER", 5.0)
+    store = folds.FoldStore(tmp_path)
+    computing = threading.Event()
+
+    def quick() -> tuple[object, bytes]:
+        computing.set()
+        threading.Event().wait(0.2)
+        return "fitted", b"kept"
+
+    first = threading.Thread(target=lambda: store.get_or_compute("k", quick))
+    first.start()
+    computing.wait(10)
+    assert store.get_or_compute("k", lambda: ("again", b"x")) == (None, b"kept")
+    first.join()
+    assert notices == []

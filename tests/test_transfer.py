@@ -25,6 +25,21 @@ def test_globals_of_a_library_module_arrive_as_the_receivers_own_objects():
     assert back["global_rng"] is np.random.mtrand._rand  # what random_state=None estimators hold
 
 
+def test_a_module_global_rebound_after_pickling_travels_by_value(monkeypatch):
+    # The index of a module's globals is kept between picklings: a global rebound since must not
+    # make the old object arrive as the new one (nor a new object that reuses the old id).
+    import types
+
+    module = types.ModuleType("stratum_test_globals")
+    exec("class Thing:\n    pass\nthing = Thing()\n", vars(module))
+    monkeypatch.setitem(__import__("sys").modules, "stratum_test_globals", module)
+    old = module.thing
+    assert _round_trip(old) is old
+    module.thing = module.Thing()
+    back = _round_trip(old)
+    assert back is not old and back is not module.thing and type(back) is module.Thing
+
+
 def test_other_instances_of_the_same_classes_travel_by_value():
     frozen = randint(2, 10)
     own = type(loguniform)(name="own")
