@@ -18,6 +18,7 @@ from .graph import BatchGraph, Pipeline
 from .memory import default_budget, parse_size
 from .plan import Plan, build_plan
 from .progress import Progress
+from .rerun import FilesBeforeRun
 from .results import PipelineResult, RunResult, write_back
 from .runtime import get_backend, resolve_backend
 from .runtime.cluster import open_cluster
@@ -215,6 +216,7 @@ class Batch:
         steps = self._step_cache(cache, cache_size) if cluster is None else None
         execution = Execution(graph, self.namespace, listeners, workers, exchange, steps, kernel_flags(self.shell),
                               take_turns=take_turns)
+        files = FilesBeforeRun(graph, os.path.join(exchange, "files-before-run"))  # for a guard re-run
         store = SpillStore()
         try:
             try:
@@ -226,7 +228,7 @@ class Batch:
                 if bar is not None:
                     bar.close()
             results = execution.finalize(stats.get("status"))
-            guarded = self._rerun_unshared(graph, execution, results, run_plan, jobs, timeout, workers, exchange)
+            guarded = self._rerun_unshared(graph, execution, results, run_plan, jobs, timeout, workers, exchange, files)
         finally:  # after finalize: pipelines collected there may still bind files
             execution.flush_kept()
             if cluster is not None:
@@ -266,16 +268,18 @@ class Batch:
 
     def _rerun_unshared(
         self, graph: BatchGraph, execution: Execution, results: list[PipelineResult], run_plan: Callable,
-        jobs: int, timeout: float | None, workers: Workers | None, exchange: str,
+        jobs: int, timeout: float | None, workers: Workers | None, exchange: str, files: FilesBeforeRun,
     ) -> dict | None:
         """When the guard saw a change the analysis missed (see guard.py), run the isolated
         pipelines that could have seen it again, without sharing, and put their results in
-        ``results``. Kernel cells are not run twice: their reuses of a changed value were
+        ``results``; the files they write first get their content from before the run back
+        (:mod:`.rerun`). Kernel cells are not run twice: their reuses of a changed value were
         already computed instead. Returns what happened, for the run's stats (None: nothing)."""
         if not execution.violations:
             return None
         affected = set().union(*(graph.affected_by(v.node, list(v.names)) for v in execution.violations))
         rerun = sorted(i for i in affected if graph.pipelines[i].isolated)
+        written_twice = files.restore(rerun)
         if rerun:
             unshared = BatchGraph([graph.pipelines[i] for i in rerun], {}, graph.cwd, share=False)
             plan = build_plan(unshared)
@@ -293,6 +297,7 @@ class Batch:
         return {
             "changes": [v.describe() for v in execution.violations],
             "rerun": [graph.pipelines[i].name for i in rerun],
+            "written_twice": written_twice,  # files the re-run wrote again as they were
         }
 
     def prewarm(self, jobs: int | None = None) -> None:

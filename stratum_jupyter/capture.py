@@ -28,6 +28,8 @@ from .effects import (
     CONSUMING_BUILTINS,
     DEFAULTDICT,
     DYNAMIC_CALLS,
+    DIRECTORY_READERS,
+    FILE_MOVERS,
     FILE_READERS,
     FILE_WRITERS,
     FRESH_BUILTINS,
@@ -778,6 +780,13 @@ class _StepVisitor(ast.NodeVisitor):
             if dotted in DYNAMIC_CALLS or last == "chdir":
                 self.dynamic = True
         name = attr or dotted
+        if name in DIRECTORY_READERS:
+            self.files.append(FileAccess("r", None))  # depends on every write before it
+        for position, keyword, mode in FILE_MOVERS.get(_resolve(node.func, self.context.modules) or "", ()):
+            path_node = node.args[position] if len(node.args) > position else next(
+                (k.value for k in node.keywords if k.arg == keyword), None)
+            path = _static_string(path_node, self.context.constants) if path_node is not None else None
+            self.files.append(FileAccess(mode, os.path.normpath(path) if path else None))
         if name in FILE_READERS or name in FILE_WRITERS or dotted == "open":
             mode = "w" if name in FILE_WRITERS else "r"
             position = 1 if name in ("dump",) else 0

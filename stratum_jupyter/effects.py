@@ -133,6 +133,8 @@ FILE_READERS = frozenset(
         "read_bytes", "load_svmlight_file",
     }
 )
+#: Calls that read a directory (or a pattern of paths): they see every file written before them.
+DIRECTORY_READERS = frozenset({"listdir", "scandir", "walk", "glob", "iglob", "rglob", "iterdir"})
 FILE_WRITERS = frozenset(
     {
         "to_csv", "to_parquet", "to_json", "to_pickle", "to_excel", "to_feather", "to_hdf", "to_orc", "save",
@@ -140,6 +142,17 @@ FILE_WRITERS = frozenset(
         "mkdir", "remove", "unlink", "rmtree", "rename_file", "savefig", "touch",
     }
 )
+
+#: Functions that move, copy, link or remove files, by library path → (argument position or
+#: keyword, mode) of each path they touch: a move writes both ends (the source goes away).
+_MOVE = ((0, "src", "w"), (1, "dst", "w"))
+_COPY = ((0, "src", "r"), (1, "dst", "w"))
+FILE_MOVERS: dict[str, tuple[tuple[int, str, str], ...]] = {
+    "os.rename": _MOVE, "os.replace": _MOVE, "os.renames": ((0, "old", "w"), (1, "new", "w")),
+    "shutil.move": _MOVE, "shutil.copy": _COPY, "shutil.copy2": _COPY, "shutil.copyfile": _COPY,
+    "shutil.copytree": _COPY, "os.link": _COPY, "os.symlink": _COPY,
+    "os.rmdir": ((0, "path", "w"),), "os.removedirs": ((0, "name", "w"),), "os.truncate": ((0, "path", "w"),),
+}
 
 # Library functions that change process-wide settings — the warnings filters, pandas' and numpy's
 # options, scikit-learn's configuration, logging — and settings objects whose items or attributes

@@ -33,21 +33,25 @@ import numpy as np
 MAX_STORE_BYTES = 2 << 30
 
 
-def _lend_here(waiting: bool) -> object:
+def lend_here(waiting: bool) -> object:
+    """Tell the runtime of this process that the step on this thread starts (True) or stops
+    (False) waiting: it lends the step's place meanwhile (``_native.lend``)."""
     from . import _native
 
     return _native.lend(waiting)
 
 
 #: Called with True when a step starts waiting for a fold node another worker computes, and
-#: with False when it goes on: the runtime lends the step's place meanwhile (``_native.lend``,
+#: with False when it goes on: the runtime lends the step's place meanwhile (:func:`lend_here`
 #: in the process running the runtime; a worker process forwards it there).
-wait_notice: Callable[[bool], object] = _lend_here
+wait_notice: Callable[[bool], object] = lend_here
 
 
-#: Seconds a step waits for a fold before it lends its place: most waits are for a scaler's fit
-#: on one fold (milliseconds), shorter than the first calls of the fresh worker that lending may
-#: start (~0.1 s: lazy imports, copy-on-write faults) — waiting is cheaper then.
+#: Seconds a step waits for a fold before it lends its place, unless the last fold of the same
+#: kind (estimator spec) took longer here — then it lends at once. Many waits are for a scaler's
+#: fit on one fold (milliseconds), shorter than the first calls of the fresh worker that lending
+#: may start (~0.1 s: lazy imports, copy-on-write faults): waiting is cheaper then; a vectorizer's
+#: fit takes seconds, and every millisecond waited idles a core.
 LEND_AFTER = 0.05
 
 
@@ -202,6 +206,7 @@ class FoldStore:
         self._events_lock = threading.Lock()
         self.fits = 0
         self.reuses = 0
+        self.took: dict[str, float] = {}  # group → seconds the last fold of that kind took here
 
     @property
     def pipeline(self) -> str:
@@ -225,31 +230,44 @@ class FoldStore:
         self.record(FoldEvent(key, spec, label, self.pipeline, kind, seconds, self.step, verb))
 
     @contextmanager
-    def _locked(self, key: str) -> Iterator[None]:
+    def _locked(self, key: str, patience: float) -> Iterator[bool]:
+        """Hold ``key``'s lock; yields whether another process or thread held it first."""
         with open(self.directory / f"{key}.lock", "a+b") as handle:
             # released when the file closes, or the process dies
-            if not _lock_within(handle, LEND_AFTER):  # another worker computes it: lend our place meanwhile
+            contended = not _lock_within(handle, 0.0)
+            if contended and not _lock_within(handle, patience):  # lend our place meanwhile
                 wait_notice(True)
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX)
                 finally:
                     wait_notice(False)
             try:
-                yield
+                yield contended
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def get_or_compute(self, key: str, compute: Callable[[], tuple[object, bytes | None]]) -> tuple[object, bytes | None]:
+    def get_or_compute(
+        self, key: str, compute: Callable[[], tuple[object, bytes | None]], group: str = "",
+    ) -> tuple[object, bytes | None]:
         """``(result, None)`` from ``compute()`` when no one computed ``key`` yet (its bytes,
         if any, are kept for the others), else ``(None, bytes)`` kept by the one who did.
-        An exception of ``compute`` propagates and keeps nothing: the next caller computes."""
+        An exception of ``compute`` propagates and keeps nothing: the next caller computes.
+        ``group``: the kind of fold, whose last computation or wait here says how patient to be
+        (:data:`LEND_AFTER`)."""
         path = self.directory / f"{key}.fold"
-        with self._locked(key):
+        start = time.monotonic()
+        with self._locked(key, 0.0 if self.took.get(group, 0.0) > LEND_AFTER else LEND_AFTER) as waited:
             try:
-                return None, path.read_bytes()
+                data = path.read_bytes()
             except FileNotFoundError:
-                pass
+                data = None
+            if data is not None:
+                if waited:
+                    self.took[group] = time.monotonic() - start
+                return None, data
+            start = time.monotonic()
             result, data = compute()
+            self.took[group] = time.monotonic() - start
             if data is not None and self.written + len(data) <= MAX_STORE_BYTES:
                 tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
                 tmp.write_bytes(data)

@@ -232,6 +232,8 @@ class StratumMagics(Magics):
         if guard:  # a change the effect analysis missed (guard.py): say what and what ran again
             untransferable += (f"; guard: {'; '.join(guard['changes'])} unexpectedly — "
                                f"{plural(len(guard['rerun']), 'pipeline')} run again without sharing")
+            if guard["written_twice"]:
+                untransferable += f" (files written twice: {', '.join(guard['written_twice'])})"
         print(
             f"ran {plural(len(run), 'pipeline')} ({summary}): {plural(stats.get('captured_steps', 0), 'step')}, "
             f"{stats.get('executed', 0)} executed{memory_note}{untransferable} — results in stratum_results",

@@ -184,7 +184,7 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
         return (Xt, _fitted_state(transformer)) if fitted is transformer else None
 
     call = lambda: original(transformer, X, y, weight, message_clsname, message, params)  # noqa: E731
-    result, payload, seconds = _shared(store, key, call, pack, refs)
+    result, payload, seconds = _shared(store, key, call, pack, refs, f"{label} {PREFIX}")
     if payload is None:  # computed here
         store.record_event(key, spec_id(spec), label, "fit", seconds, PREFIX)
         _remember_fitted(result[1], key, spec, label)
@@ -196,10 +196,14 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
     return Xt, transformer
 
 
-def _shared(store: FoldStore, key: str, call, pack, refs: Mapping[str, object]) -> tuple[object, object, float]:
+def _shared(
+    store: FoldStore, key: str, call, pack, refs: Mapping[str, object], group: str,
+) -> tuple[object, object, float]:
     """Run ``call()`` once per ``key`` in the run: ``(result, None, seconds)`` when it ran here
     (``pack(result)`` is kept for the others, if worth it), ``(None, payload, seconds)`` with what
-    another caller kept. Either way the warnings it raised are raised again here."""
+    another caller kept. Either way the warnings it raised are raised again here. ``group``: the
+    kind of fit, whatever its parameters: fits of one class on one data set take about as long
+    (:meth:`.folds.FoldStore.get_or_compute`)."""
     computed: list = []
 
     def compute() -> tuple[object, bytes | None]:
@@ -232,7 +236,7 @@ def _shared(store: FoldStore, key: str, call, pack, refs: Mapping[str, object]) 
         return result, data
 
     start = time.perf_counter()
-    result, data = store.get_or_compute(key, compute)
+    result, data = store.get_or_compute(key, compute, group)
     if data is None:
         caught, seconds = computed[0]
         _replay(caught)
@@ -302,7 +306,8 @@ def _transform(original, transformer, X, args: tuple, kwargs: dict):
         key = _digest((fit_key, "transform", _fingerprint(X), _describe(get_config(), 0)))
     except (_Unsafe, NotFingerprintable):
         return original(transformer, X, *args, **kwargs)
-    result, payload, seconds = _shared(store, key, lambda: original(transformer, X), lambda out: out, {})
+    result, payload, seconds = _shared(store, key, lambda: original(transformer, X), lambda out: out, {},
+                                       f"{label} transform")
     kind = "transform" if payload is None else "transform-reuse"
     store.record_event(key, spec_id(spec), label, kind, seconds, PREFIX)
     return result if payload is None else payload
@@ -344,7 +349,7 @@ def _fit(original, estimator, X, args: tuple, kwargs: dict):
         # caller's own array: another caller's fit would keep theirs, not a copy of this one.
         return None if _keeps_any(state, (X, y)) else state
 
-    result, payload, seconds = _shared(store, key, lambda: original(estimator, X, *args), pack, refs)
+    result, payload, seconds = _shared(store, key, lambda: original(estimator, X, *args), pack, refs, f"{label} {MODEL}")
     group = spec_id(spec + "\nmodel fit")  # apart from the same class fitted as a prefix step
     if payload is None:
         store.record_event(key, group, label, "fit", seconds, MODEL)

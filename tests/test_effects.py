@@ -184,7 +184,34 @@ def test_guard_repairs_what_the_sabotaged_analysis_misses_in_kernel_cells(inplac
     names, per_cell, stats = run_batched(SABOTAGE_CELLS, backend, jobs)
     assert per_cell == expected_cells
     assert first_difference(expected_names, names) is None
-    assert stats["guard"] == {"changes": ["c1 line 1 changed df"], "rerun": []}  # kernel cells are not run twice
+    assert stats["guard"] == {"changes": ["c1 line 1 changed df"], "rerun": [], "written_twice": []}  # kernel cells are not run twice
+
+
+@pytest.mark.parametrize("backend, jobs", CONFIGS, ids=[f"{b}-{j}" for b, j in CONFIGS])
+def test_a_pipeline_run_again_by_the_guard_writes_its_files_as_plain_execution(inplace_counts_as_pure, backend, jobs, tmp_path):
+    # The re-run repeats every statement: the files it writes get their content from before the
+    # run back first, so an append is written once and a move finds its file, as in plain runs.
+    from stratum_jupyter.verify import run_plain
+
+    def scripts(directory: Path) -> dict[str, str]:
+        (directory / "kept.txt").write_text("from before\n")
+        appends = (f"with open({str(directory / 'log.txt')!r}, 'a') as log:\n    log.write(str(len(df.columns)) + '\\n')\n"
+                   f"import os\nos.replace({str(directory / 'kept.txt')!r}, {str(directory / 'moved.txt')!r})\n")
+        return {name: code + (appends if name == "drops" else "") for name, code in SABOTAGE_SCRIPTS.items()}
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "batch").mkdir()
+    plain = {name: run_plain(code, name) for name, code in scripts(tmp_path / "plain").items()}
+    batch = Batch()
+    for name, code in scripts(tmp_path / "batch").items():
+        batch.add(code, name=name, isolated=True)
+    run = batch.run(backend=backend, jobs=jobs)
+    assert sorted(run.stats["guard"]["rerun"]) == ["drops", "reads", "renames"] and run.stats["guard"]["written_twice"] == []
+    assert {n: r.status for n, r in run.items()} == {n: p.status for n, p in plain.items()}
+    for name in ("log.txt", "moved.txt"):
+        assert (tmp_path / "batch" / name).read_text() == (tmp_path / "plain" / name).read_text(), name
+    assert len((tmp_path / "plain" / "log.txt").read_text().splitlines()) == 1
+    assert not (tmp_path / "batch" / "kept.txt").exists()
 
 
 def test_without_the_guard_the_sabotage_shows(inplace_counts_as_pure, monkeypatch):

@@ -503,3 +503,34 @@ def test_a_short_wait_for_a_fold_lends_nothing(tmp_path, monkeypatch) -> None:
     assert store.get_or_compute("k", lambda: ("again", b"x")) == (None, b"kept")
     first.join()
     assert notices == []
+
+
+def test_after_a_long_fold_of_its_kind_a_wait_lends_at_once(tmp_path, monkeypatch) -> None:
+    # How patient a contended wait is depends on the last fold of the same kind here: one that
+    # took longer than LEND_AFTER (a vectorizer's fit) means the wait will be long too.
+    import fcntl
+    import threading
+
+    from stratum_jupyter import folds
+
+    patience: list[float] = []
+    real = folds._lock_within
+    monkeypatch.setattr(folds, "_lock_within", lambda handle, seconds: patience.append(seconds) or real(handle, seconds))
+    monkeypatch.setattr(folds, "LEND_AFTER", 0.05)
+    store = folds.FoldStore(tmp_path)
+    store.get_or_compute("vectorized 1", lambda: (threading.Event().wait(0.1), b"kept"), group="vectorizer")
+    store.get_or_compute("scaled 1", lambda: ("quick", b"q"), group="scaler")
+    assert store.took["vectorizer"] > 0.05 > store.took["scaler"]
+    for key, group in (("vectorized 2", "vectorizer"), ("scaled 2", "scaler")):
+        patience.clear()
+        with open(tmp_path / f"{key}.lock", "a+b") as other:  # someone else computes it
+            fcntl.flock(other, fcntl.LOCK_EX)
+            waiter = threading.Thread(target=lambda: store.get_or_compute(key, lambda: ("x", None), group=group))
+            waiter.start()
+            for _ in range(500):  # until it tried once, then with its patience
+                if len(patience) >= 2:
+                    break
+                waiter.join(0.01)
+            fcntl.flock(other, fcntl.LOCK_UN)
+        waiter.join()
+        assert patience[:2] == [0.0, 0.0 if group == "vectorizer" else 0.05], group

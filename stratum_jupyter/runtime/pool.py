@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Pipe
 from pathlib import Path
 
-from .. import _native
+from ..folds import lend_here
 from ..memory import process_rss
 from . import zygote
 
@@ -173,7 +173,7 @@ class WorkerProcess:
                 reply = self.connection.recv()
                 if not (isinstance(reply, tuple) and reply[:1] == ("waiting",)):
                     return reply
-                _native.lend(reply[1])  # the step waits for another worker's fold (or goes on)
+                lend_here(reply[1])  # the worker's step waits for another worker's fold (or goes on)
         except TimeoutError:  # injected by the runtime (and an OSError: caught before those)
             self.kill()
             raise
