@@ -769,6 +769,9 @@ class _StepVisitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _effects(self, node: ast.Call, dotted: str | None, attr: str | None) -> None:
+        resolved = _resolve(node.func, self.context.modules) or ""  # `from tempfile import mkdtemp` too
+        if resolved in CLOCK_CALLS:
+            self.clock = True
         if dotted:
             head = dotted.rsplit(".", 1)[0] if "." in dotted else ""
             last = dotted.rsplit(".", 1)[-1]
@@ -782,7 +785,7 @@ class _StepVisitor(ast.NodeVisitor):
         name = attr or dotted
         if name in DIRECTORY_READERS:
             self.files.append(FileAccess("r", None))  # depends on every write before it
-        for position, keyword, mode in FILE_MOVERS.get(_resolve(node.func, self.context.modules) or "", ()):
+        for position, keyword, mode in FILE_MOVERS.get(resolved, ()):
             path_node = node.args[position] if len(node.args) > position else next(
                 (k.value for k in node.keywords if k.arg == keyword), None)
             path = _static_string(path_node, self.context.constants) if path_node is not None else None

@@ -114,12 +114,17 @@ RNG_CONSTRUCTORS = frozenset({"default_rng", "RandomState", "Generator", "Random
 RNG_MODULES = frozenset({"np.random", "numpy.random", "random"})
 RNG_SETUP = frozenset({"default_rng", "RandomState", "Generator", "SeedSequence", "PCG64", "Random", "MT19937", "SystemRandom"})
 
+# Calls whose result differs on every call (clocks, random ids, new temporary files), by the name
+# written or the library path: a step making one is never shared.
 CLOCK_CALLS = frozenset(
     {
         "time.time", "time.time_ns", "time.perf_counter", "time.perf_counter_ns", "time.monotonic",
         "time.process_time", "time.localtime", "time.gmtime", "time.ctime", "datetime.now",
         "datetime.datetime.now", "datetime.utcnow", "datetime.today", "date.today", "datetime.date.today",
         "pd.Timestamp.now", "pd.Timestamp.today", "uuid.uuid4", "uuid.uuid1", "os.urandom", "secrets.token_hex",
+        # a new file or directory each call: shared, two pipelines would write into one
+        "tempfile.mkdtemp", "tempfile.mkstemp", "tempfile.mktemp", "tempfile.NamedTemporaryFile",
+        "tempfile.TemporaryDirectory", "tempfile.TemporaryFile", "tempfile.SpooledTemporaryFile",
     }
 )
 
