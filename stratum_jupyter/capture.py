@@ -352,7 +352,10 @@ def _static_string(node: ast.AST, constants: dict[str, str]) -> str | None:
     return None
 
 
-_PATH_METHODS = frozenset({"write_text", "write_bytes", "read_text", "read_bytes", "unlink", "mkdir", "touch"})
+_PATH_METHODS = frozenset({
+    "write_text", "write_bytes", "read_text", "read_bytes", "unlink", "mkdir", "touch", "exists", "is_file", "is_dir",
+    "stat",
+})
 
 
 def _path_receiver(receiver: ast.AST) -> ast.AST | None:

@@ -136,6 +136,8 @@ FILE_READERS = frozenset(
         "read_csv", "read_table", "read_parquet", "read_json", "read_excel", "read_pickle", "read_feather",
         "read_fwf", "read_hdf", "read_orc", "read_sql", "load", "loadtxt", "genfromtxt", "fromfile", "read_text",
         "read_bytes", "load_svmlight_file",
+        # checks of a path's state: "compute once" caches test whether a file exists yet
+        "exists", "lexists", "isfile", "isdir", "is_file", "is_dir", "getsize", "getmtime", "stat",
     }
 )
 #: Calls that read a directory (or a pattern of paths): they see every file written before them.

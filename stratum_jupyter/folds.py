@@ -361,7 +361,8 @@ def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSh
 def summarize_steps(events: list[FoldEvent], names: dict[str, str]) -> dict[int, list[str]]:
     """Per graph node, what its statement did with fold nodes, one line per estimator spec:
     ``ColumnTransformer(StandardScaler) fit+transform: 5 folds here: 0 run, 5 reused; transform:
-    0 run, 5 reused (shared by 4 candidates)`` — the fold level folded into its statement."""
+    0 run, 5 reused (shared by 4 candidates)`` — the fold level folded into its statement (specs
+    whose work someone reused, as in :func:`summarize`)."""
     from .frontend import plural
 
     run_wide = _by_spec(events, names)
@@ -371,12 +372,13 @@ def summarize_steps(events: list[FoldEvent], names: dict[str, str]) -> dict[int,
             by_step.setdefault(event.step, []).append(event)
     lines: dict[int, list[str]] = {}
     for step, own in sorted(by_step.items()):
-        lines[step] = []
         for spec, group in _by_spec(own, names).items():
+            if not (run_wide[spec].reuses or run_wide[spec].transform_reuses):
+                continue  # as in summarize: work nobody reused is not worth a line
             text = f"{group.label} {group.verb}: {plural(group.inputs, 'fold')} here: {group.counts()}"
             if len(run_wide[spec].pipelines) > 1:
                 text += f" (shared by {plural(len(run_wide[spec].pipelines), 'candidate')})"
-            lines[step].append(text)
+            lines.setdefault(step, []).append(text)
     return lines
 
 

@@ -14,6 +14,12 @@ by the names in the cell — by one that memoizes a prefix step's fit+transform 
 - the content fingerprint of ``X`` and ``y`` (:func:`.folds.fingerprint`: a fold's training rows,
   a grid point's, the full data of a refit) and the step's weight.
 
+``random_state=None`` is shared only when the fit did not draw from the global RNGs (numpy's and
+``random``'s state are the same after it as before): the solvers of Ridge, LogisticRegression
+(lbfgs) or PCA (full SVD) never draw, and then the result is a function of the key; a fit that
+drew (coordinate descent's seed, a randomized SVD) is not kept, and every caller computes it, so
+the global RNG advances in each pipeline as in plain execution.
+
 Candidates and grid points whose pipelines share a prefix step on the same fold therefore fit it
 once — inside one search, across the cells of the batch, and across worker processes.
 
@@ -24,8 +30,8 @@ transformer object (objects it shares with its parameters, such as the column li
 ColumnTransformer, stay shared), the transformed data is a fresh copy, and the warnings the fit
 raised are raised again through the current filters. Whatever cannot be shown to be exact runs
 scikit-learn unchanged: estimators not from scikit-learn, ``FunctionTransformer``, parameters
-that are functions from elsewhere or objects of unknown kinds, ``random_state`` None or a
-RandomState (the fit would draw from shared state), ``n_jobs`` other than None/1, ``verbose``,
+that are functions from elsewhere or objects of unknown kinds, a RandomState as ``random_state``
+(the fit would draw from an object the caller keeps), ``n_jobs`` other than None/1, ``verbose``,
 ``warm_start``, routed fit parameters, an ``error`` warnings filter, data that cannot be
 fingerprinted, and Pipeline/FeatureUnion units (their fit changes their parameters: their own
 steps are memoized instead).
@@ -167,7 +173,7 @@ def uninstall() -> None:
 # -- the memoized prefix fit -------------------------------------------------------------------
 def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=None, params=None):
     """``sklearn.pipeline._fit_transform_one``, with the fit shared through the fold store."""
-    store, original = _store, _original
+    store, original = _store, _original or _own("sklearn.pipeline", "_fit_transform_one")
     if (
         store is None or getattr(_nested, "depth", 0) or message is not None
         or any(params.values() if params else ()) or _errors_on_warnings()
@@ -196,6 +202,15 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
     return Xt, transformer
 
 
+def _own(module: str, name: str):
+    """scikit-learn's own function, in a process where ours was never installed: a joblib worker
+    (``n_jobs=2`` inside a step) unpickles a reference to ours when a scikit-learn module bound it
+    while it was installed (``sklearn.compose`` imported during a run binds ``_fit_transform_one``)."""
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 def _shared(
     store: FoldStore, key: str, call, pack, refs: Mapping[str, object], group: str,
 ) -> tuple[object, object, float]:
@@ -209,6 +224,7 @@ def _shared(
     def compute() -> tuple[object, bytes | None]:
         start = time.perf_counter()
         caught: list = []
+        rng_before = _global_rng_state()
         try:
             with warnings.catch_warnings(record=True) as log:
                 warnings.simplefilter("always")
@@ -223,6 +239,8 @@ def _shared(
             raise
         seconds = time.perf_counter() - start
         computed.append((caught, seconds))
+        if not _same_rng_state(rng_before, _global_rng_state()):
+            return result, None  # it drew: every caller must draw too (see the module docstring)
         payload, data = pack(result), None
         if payload is not None:
             try:
@@ -244,6 +262,19 @@ def _shared(
     payload, caught = transfer.loads(data, refs)
     _replay(caught)
     return None, payload, time.perf_counter() - start
+
+
+def _global_rng_state() -> tuple:
+    """numpy's and ``random``'s global generator states (what ``random_state=None`` draws from)."""
+    import random
+
+    return np.random.get_state(), random.getstate()
+
+
+def _same_rng_state(before: tuple, after: tuple) -> bool:
+    (kind, keys, pos, gauss, cached), python = before
+    (kind2, keys2, pos2, gauss2, cached2), python2 = after
+    return (kind, pos, gauss, cached) == (kind2, pos2, gauss2, cached2) and np.array_equal(keys, keys2) and python == python2
 
 
 # -- the memoized transform of a shared fit ----------------------------------------------------
@@ -401,7 +432,8 @@ def _safe_split(estimator, X, y, indices, train_indices=None):
     whole data, taken once per statement), so the fits and transforms keyed by them need not
     digest every fold's rows again. A name is used once: by the first fit or transform of those
     rows, before anything else can change them."""
-    X_sub, y_sub = _original_split(estimator, X, y, indices, train_indices)
+    original = _original_split or _own("sklearn.model_selection._validation", "_safe_split")
+    X_sub, y_sub = original(estimator, X, y, indices, train_indices)
     if _store is None or getattr(_nested, "depth", 0):
         return X_sub, y_sub
     if train_indices is None:  # the training rows: the model is fitted next
@@ -480,8 +512,8 @@ def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
     for name in sorted(params):
         value = params[name]
         leaf = name.rsplit("__", 1)[-1]
-        if leaf == "random_state" and not isinstance(value, (int, np.integer)):
-            raise _Unsafe("random_state is not a fixed seed")  # None or a RandomState: shared state
+        if leaf == "random_state" and not isinstance(value, (int, np.integer, type(None))):
+            raise _Unsafe("random_state is a RandomState")  # its state lives on in the caller's object
         if leaf == "n_jobs" and value not in (None, 1):
             raise _Unsafe("n_jobs")
         if leaf in ("verbose", "warm_start") and value:
