@@ -96,6 +96,17 @@ def cells(body: str, models: list[str] = MODELS, data: str = DATA) -> dict[str, 
     return {f"cand_{i}": data.replace("MODEL", model) + body for i, model in enumerate(models)}
 
 
+def two_searches(data: str, grid: str, more: str) -> dict[str, str]:
+    """Two grid searches as agents write them: the wide one's grid holds the narrow one's points
+    (``grid``) and more (``more``: another parameter's values, or more values of the same one)."""
+    search = ("search = GridSearchCV(pipe, GRID, cv=KFold(3, shuffle=True, random_state=0))\n"
+              "search.fit(X, y)\nbest = search.best_params_\n"
+              "results = {k: v for k, v in search.cv_results_.items() if 'time' not in k}\n")
+    key, _, values = more.partition(": ")
+    wide = grid[:-1] + ", " + values[1:] if grid.startswith(key) else f"{grid}, {more}"
+    return {"narrow": data + search.replace("GRID", "{" + grid + "}"), "wide": data + search.replace("GRID", "{" + wide + "}")}
+
+
 def run_and_compare(candidates: dict[str, str], backend: str):
     """Run the candidates plainly (one after another) and as one batch; assert every candidate
     ends alike (status, error line, every bound name, stdout). Returns the batch's run result."""
@@ -270,14 +281,7 @@ def test_an_unseeded_model_that_never_draws_is_shared(backend: str) -> None:
     # Ridge's solver draws nothing: with random_state=None its fit is still a function of its
     # parameters and data, and the grid points two searches share are fitted once.
     data = DATA.replace("MODEL", "Ridge()")
-    search = ("np.random.seed(1)\nsearch = GridSearchCV(pipe, GRID, cv=KFold(3, shuffle=True, random_state=0))\n"
-              "search.fit(X, y)\nbest = search.best_params_\nafter = np.random.rand()\n"
-              "results = {k: v for k, v in search.cv_results_.items() if 'time' not in k}\n")
-    candidates = {
-        "narrow": data + search.replace("GRID", '{"model__alpha": [0.1, 1.0]}'),
-        "wide": data + search.replace("GRID", '{"model__alpha": [0.1, 1.0, 10.0]}'),
-    }
-    result = run_and_compare(candidates, backend)
+    result = run_and_compare(two_searches(data, '"model__alpha": [0.1, 1.0]', '"model__alpha": [10.0]'), backend)
     models = [s for s in result.batch.fold_sharing if s.verb == "fit"]
     assert [s.label for s in models] == ["Ridge"] * 2 and sum(s.reuses for s in models) >= 6, models
 
@@ -437,14 +441,7 @@ def test_a_model_two_searches_fit_alike_is_fitted_once(backend: str) -> None:
     # point, the same refit on all rows) is fitted once, for both.
     data = "from sklearn.ensemble import HistGradientBoostingRegressor\n" + DATA.replace(
         "MODEL", "HistGradientBoostingRegressor(max_iter=15, random_state=0)")
-    search = ("search = GridSearchCV(pipe, GRID, cv=KFold(3, shuffle=True, random_state=0))\n"
-              "search.fit(X, y)\nbest = search.best_params_\n"
-              "results = {k: v for k, v in search.cv_results_.items() if 'time' not in k}\n")
-    candidates = {
-        "narrow": data + search.replace("GRID", '{"model__learning_rate": [0.05, 0.2]}'),
-        "wide": data + search.replace("GRID", '{"model__learning_rate": [0.05, 0.2], "model__max_depth": [None, 3]}'),
-    }
-    result = run_and_compare(candidates, backend)
+    result = run_and_compare(two_searches(data, '"model__learning_rate": [0.05, 0.2]', '"model__max_depth": [None, 3]'), backend)
     # one spec per grid point both searches have: learning rates 0.05 and 0.2 (depth None), each
     # fitted on 3 folds by each search (+ the refits on all rows); the depth-3 points are the wide
     # search's alone
