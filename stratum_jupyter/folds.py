@@ -6,7 +6,8 @@ rows, a grid point's, the full data of a refit), keyed by what determines its re
 file lock; any other process (or thread) that needs the same key meanwhile waits on the lock
 and then loads the result — and, if the wait lasts (:data:`LEND_AFTER`), lends its step's place
 in the runtime to another pipeline (:data:`wait_notice`), so the core does not idle. Entries live
-in the run's exchange directory, so they are gone with the run; each is published whole (temporary file + rename), so a reader never sees half of one.
+in the run's exchange directory, so they are gone with the run; each is published whole
+(temporary file + rename), so a reader never sees half of one.
 
 Every fit and every reuse is appended to an events file (one per process, JSON lines), which
 :func:`read_events` gathers for ``%stratum explain``. This module also computes the content
@@ -48,7 +49,7 @@ wait_notice: Callable[[bool], object] = lend_here
 
 
 #: Seconds a step waits for a fold before it lends its place, unless the last fold of the same
-#: kind (estimator spec) took longer here — then it lends at once. Many waits are for a scaler's
+#: kind (estimator class and fit or transform) took longer here — then it lends at once. Many waits are for a scaler's
 #: fit on one fold (milliseconds), shorter than the first calls of the fresh worker that lending
 #: may start (~0.1 s: lazy imports, copy-on-write faults): waiting is cheaper then; a vectorizer's
 #: fit takes seconds, and every millisecond waited idles a core.
