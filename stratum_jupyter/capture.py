@@ -358,6 +358,16 @@ _PATH_METHODS = frozenset({
 })
 
 
+#: Keywords by which readers and writers are given their path (``to_csv(path_or_buf=...)``).
+_PATH_KEYWORDS = ("path", "path_or_buf", "filepath_or_buffer", "fname", "file", "filename", "io")
+
+
+def _argument(node: ast.Call, position: int, keywords: tuple[str, ...]) -> ast.AST | None:
+    """The call's argument at ``position``, else the first of ``keywords`` it was given."""
+    return node.args[position] if len(node.args) > position else next(
+        (k.value for k in node.keywords if k.arg in keywords), None)
+
+
 def _path_receiver(receiver: ast.AST) -> ast.AST | None:
     """The path expression of ``Path("x.csv").write_text(...)`` or ``path.write_text(...)``."""
     if isinstance(receiver, ast.Call) and _dotted(receiver.func) in ("Path", "pathlib.Path"):
@@ -789,27 +799,24 @@ class _StepVisitor(ast.NodeVisitor):
         if name in DIRECTORY_READERS:
             self.files.append(FileAccess("r", None))  # depends on every write before it
         for position, keyword, mode in FILE_MOVERS.get(resolved, ()):
-            path_node = node.args[position] if len(node.args) > position else next(
-                (k.value for k in node.keywords if k.arg == keyword), None)
-            path = _static_string(path_node, self.context.constants) if path_node is not None else None
-            self.files.append(FileAccess(mode, os.path.normpath(path) if path else None))
+            self._file_access(mode, _argument(node, position, (keyword,)))
         if name in FILE_READERS or name in FILE_WRITERS or dotted == "open":
             mode = "w" if name in FILE_WRITERS else "r"
             position = 1 if name in ("dump",) else 0
             if dotted == "open" or name == "open":
-                mode_arg = node.args[1] if len(node.args) > 1 else next(
-                    (k.value for k in node.keywords if k.arg == "mode"), None
-                )
+                mode_arg = _argument(node, 1, ("mode",))
                 mode_text = mode_arg.value if isinstance(mode_arg, ast.Constant) else "r"
                 mode = "w" if any(c in str(mode_text) for c in "wax+") else "r"
-            path_node = node.args[position] if len(node.args) > position else next(
-                (k.value for k in node.keywords if k.arg in ("path", "path_or_buf", "filepath_or_buffer", "fname", "file", "filename", "io")),
-                None,
-            )
+            path_node = _argument(node, position, _PATH_KEYWORDS)
             if name in _PATH_METHODS and isinstance(node.func, ast.Attribute):
                 path_node = _path_receiver(node.func.value)
-            path = _static_string(path_node, self.context.constants) if path_node is not None else None
-            self.files.append(FileAccess(mode, os.path.normpath(path) if path else None))
+            self._file_access(mode, path_node)
+
+    def _file_access(self, mode: str, path_node: ast.AST | None) -> None:
+        """The step reads (``"r"``) or writes (``"w"``) the file ``path_node`` names (None: a path
+        known only at run time)."""
+        path = _static_string(path_node, self.context.constants) if path_node is not None else None
+        self.files.append(FileAccess(mode, os.path.normpath(path) if path else None))
 
     def _call_mutations(self, node: ast.Call, attr: str | None) -> None:
         """What a call may change: cautious unless :mod:`.effects` knows the callee better."""

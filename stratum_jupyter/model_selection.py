@@ -266,9 +266,9 @@ def _shared(
 
 def _global_rng_state() -> tuple:
     """numpy's and ``random``'s global generator states (what ``random_state=None`` draws from)."""
-    import random
+    from .runtime.worker import rng_state  # (the worker imports this module)
 
-    return np.random.get_state(), random.getstate()
+    return rng_state()
 
 
 def _same_rng_state(before: tuple, after: tuple) -> bool:
