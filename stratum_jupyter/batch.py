@@ -11,7 +11,7 @@ from collections.abc import Callable, MutableMapping
 
 from .cache import DEFAULT_MAX_BYTES, StepCache, default_cache_dir
 from .capture import Context, Step, capture_steps, kernel_flags
-from .effects import kind_of_value, qualified_name
+from .effects import kind_of_value, open_log_files, qualified_name
 from .execution import Execution, Workers
 from .folds import FoldSharing, summarize
 from .graph import BatchGraph, Pipeline
@@ -92,6 +92,7 @@ class Batch:
         context = Context()
         if isolated:
             return context
+        context.log_files.update(open_log_files())
         for name, value in list(self.namespace.items()):
             module = qualified_name(value)
             if module is not None:

@@ -33,6 +33,9 @@ from .effects import (
     FILE_READERS,
     FILE_WRITERS,
     FRESH_BUILTINS,
+    LOG_EMITTERS,
+    LOG_FILE_OPENERS,
+    LOGGER,
     GENERATOR_FUNCTION,
     ITERATOR,
     ITERATOR_METHODS,
@@ -62,14 +65,18 @@ class FileAccess:
 class Context:
     """What is known of the names bound before a statement: the library path a name resolves to
     (``np`` → ``numpy``), the stateful kind of its value (an iterator, a random generator, a
-    defaultdict, a function that changes its arguments) and string constants (file paths)."""
+    defaultdict, a function that changes its arguments, a logger), string constants (file paths)
+    and the log files named so far (None: one named at run time), which every logged record may
+    append to."""
 
     modules: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
+    log_files: set[str | None] = field(default_factory=set)
 
     def key(self) -> tuple:
-        return frozenset(self.modules.items()), frozenset(self.kinds.items()), frozenset(self.constants.items())
+        return (frozenset(self.modules.items()), frozenset(self.kinds.items()), frozenset(self.constants.items()),
+                frozenset(self.log_files))
 
     def apply(self, step: "Step") -> None:
         """Move past ``step``: the names it binds resolve to what it bound them to, or to nothing known."""
@@ -82,6 +89,7 @@ class Context:
             if kind is not None:
                 self.kinds[name] = kind
         self.constants.update(step.string_constants)
+        self.log_files.update(step.log_files)
 
 
 @dataclass(frozen=True)
@@ -116,6 +124,7 @@ class Step:
     resolved: tuple[tuple[str, str | None, str | None], ...] = ()  # bound name → (library path, kind)
     future_flags: int = 0  # compiler flags a `from __future__ import` turns on for what follows
     settings: bool = False  # changes process-wide settings (warnings filters, pandas options, …)
+    log_files: tuple[str | None, ...] = ()  # log files it names (a FileHandler, basicConfig(filename=))
 
     @property
     def label(self) -> str:
@@ -263,6 +272,7 @@ def _analyse_anew(stmt: ast.stmt, source: str, context: Context) -> Step:
         resolved=tuple(sorted((n, m, k) for n, (m, k) in visitor.resolved(stmt).items())),
         future_flags=future_flags(stmt),
         settings=_sets_process_state(stmt, context.modules),
+        log_files=tuple(visitor.log_files),
     )
 
 
@@ -362,9 +372,9 @@ _PATH_METHODS = frozenset({
 _PATH_KEYWORDS = ("path", "path_or_buf", "filepath_or_buffer", "fname", "file", "filename", "io")
 
 
-def _argument(node: ast.Call, position: int, keywords: tuple[str, ...]) -> ast.AST | None:
-    """The call's argument at ``position``, else the first of ``keywords`` it was given."""
-    return node.args[position] if len(node.args) > position else next(
+def _argument(node: ast.Call, position: int | None, keywords: tuple[str, ...]) -> ast.AST | None:
+    """The call's argument at ``position`` (None: keyword-only), else the first of ``keywords`` it was given."""
+    return node.args[position] if position is not None and len(node.args) > position else next(
         (k.value for k in node.keywords if k.arg in keywords), None)
 
 
@@ -495,6 +505,7 @@ class _StepVisitor(ast.NodeVisitor):
         self.clock = False
         self.dynamic = False
         self.files: list[FileAccess] = []
+        self.log_files: list[str | None] = []
         self.function_kinds: dict[str, str] = {}  # functions defined here that yield / change their arguments
         self._frames: list[_Frame] = []
         self._class_depth = 0
@@ -811,12 +822,41 @@ class _StepVisitor(ast.NodeVisitor):
             if name in _PATH_METHODS and isinstance(node.func, ast.Attribute):
                 path_node = _path_receiver(node.func.value)
             self._file_access(mode, path_node)
+        self._logging(node, resolved, attr)
 
-    def _file_access(self, mode: str, path_node: ast.AST | None) -> None:
+    def _logging(self, node: ast.Call, resolved: str, attr: str | None) -> None:
+        """A call naming a log file writes it (a handler opens it now); a record logged later
+        writes every log file named before, by this statement or an earlier one of the cell."""
+        opener = LOG_FILE_OPENERS.get(resolved)
+        if opener is not None:
+            path_node = _argument(node, *opener[:1], (opener[1],))
+            if path_node is not None:  # basicConfig without a filename logs to a stream
+                self.log_files.append(self._file_access("w", path_node))
+        if self._logs_record(node, resolved, attr):
+            for path in {*self.context.log_files, *self.log_files}:
+                self.files.append(FileAccess("w", path))
+
+    def _logs_record(self, node: ast.Call, resolved: str, attr: str | None) -> bool:
+        """``logging.info(...)``, ``log.warning(...)`` on a logger, ``logging.getLogger(n).error(...)``,
+        ``logging.shutdown()``."""
+        if resolved == "logging.shutdown":
+            return True  # flushes every handler
+        if attr not in LOG_EMITTERS:
+            return False
+        if resolved.startswith("logging.") and resolved.count(".") == 1:
+            return True
+        receiver = node.func.value  # type: ignore[attr-defined]
+        if isinstance(receiver, ast.Name):
+            return self._kind(receiver.id) == LOGGER
+        return isinstance(receiver, ast.Call) and effects.kind_of_call(_resolve(receiver.func, self.modules), None) == LOGGER
+
+    def _file_access(self, mode: str, path_node: ast.AST | None) -> str | None:
         """The step reads (``"r"``) or writes (``"w"``) the file ``path_node`` names (None: a path
-        known only at run time)."""
+        known only at run time); returns the path."""
         path = _static_string(path_node, self.context.constants) if path_node is not None else None
-        self.files.append(FileAccess(mode, os.path.normpath(path) if path else None))
+        access = FileAccess(mode, os.path.normpath(path) if path else None)
+        self.files.append(access)
+        return access.path
 
     def _call_mutations(self, node: ast.Call, attr: str | None) -> None:
         """What a call may change: cautious unless :mod:`.effects` knows the callee better."""
@@ -841,6 +881,8 @@ class _StepVisitor(ast.NodeVisitor):
         if attr is not None and _is_method(node.func, self.modules):
             receiver = node.func.value  # type: ignore[attr-defined]
             root = _root_name(receiver)
+            if attr in LOG_EMITTERS and self._kind(root or "") == LOGGER:
+                return  # formats its arguments, changes nothing (its files: see _logging)
             if inplace or attr not in PURE_METHODS or self._kind(root or "") in STATEFUL_KINDS:
                 if isinstance(receiver, ast.Call):
                     self._mutate_values(receiver)  # `get_frame(df).drop(..., inplace=True)` may change df

@@ -27,6 +27,7 @@ LIBRARY_ROOTS = frozenset(
     pandas numpy sklearn scipy math statistics json os re time datetime collections itertools functools
     random pathlib warnings joblib lightgbm xgboost pickle csv string typing dataclasses operator builtins
     pyarrow heapq bisect copy decimal fractions textwrap glob shutil hashlib uuid secrets matplotlib seaborn
+    logging
     """.split()
 )
 
@@ -161,6 +162,19 @@ FILE_MOVERS: dict[str, tuple[tuple[int, str, str], ...]] = {
     "os.rmdir": ((0, "path", "w"),), "os.removedirs": ((0, "name", "w"),), "os.truncate": ((0, "path", "w"),),
 }
 
+#: Calls that name a log file, by library path → (argument position, or None, and keyword) of the
+#: path: a handler appends to it whenever a record is logged, far from the statement naming it.
+LOG_FILE_OPENERS: dict[str, tuple[int | None, str]] = {
+    "logging.basicConfig": (None, "filename"), "logging.FileHandler": (0, "filename"),
+    "logging.handlers.RotatingFileHandler": (0, "filename"),
+    "logging.handlers.TimedRotatingFileHandler": (0, "filename"),
+    "logging.handlers.WatchedFileHandler": (0, "filename"),
+}
+#: Functions of ``logging`` and methods of its loggers that log a record (to every handler).
+LOG_EMITTERS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log"})
+#: Calls returning a logger, whose emitting methods write the pipeline's log files.
+LOGGER_CONSTRUCTORS = frozenset({"logging.getLogger", "logging.LoggerAdapter", "logging.Logger"})
+
 # Library functions that change process-wide settings — the warnings filters, pandas' and numpy's
 # options, scikit-learn's configuration, logging — and settings objects whose items or attributes
 # are assigned (``pd.options.display.max_rows = 4``, ``os.environ["X"] = "1"``): state no value
@@ -176,6 +190,7 @@ PROCESS_SETTINGS = (("pandas", "options"), ("os", "environ"), ("matplotlib", "rc
 
 # Kinds of values whose reads change them (capture tracks them per name).
 ITERATOR, RNG_OBJECT, DEFAULTDICT = "iterator", "rng", "defaultdict"
+LOGGER = "logger"  # not stateful: logging a record changes neither the logger nor its arguments
 # Kinds of functions defined in cells: calling them yields an iterator / changes their arguments /
 # neither, nor any global, and reads nothing but its arguments, libraries and builtins (its result
 # is new objects, or holds its arguments: a helper that builds a scikit-learn pipeline).
@@ -208,7 +223,7 @@ def result_holds_arguments(qualified: str) -> bool:
 
 
 def kind_of_call(qualified: str | None, builtin: str | None) -> str | None:
-    """The stateful kind of what a call returns, if any (an iterator, a random generator, a defaultdict)."""
+    """The kind of what a call returns, if any (an iterator, a random generator, a defaultdict, a logger)."""
     if builtin in ITERATOR_BUILTINS:
         return ITERATOR
     if qualified is None:
@@ -220,14 +235,19 @@ def kind_of_call(qualified: str | None, builtin: str | None) -> str | None:
         return DEFAULTDICT
     if root == "itertools":
         return ITERATOR
+    if qualified in LOGGER_CONSTRUCTORS:
+        return LOGGER
     return None
 
 
 def kind_of_value(value: object) -> str | None:
     """The stateful kind of a live object (kernel names are resolved to what they hold)."""
     import collections
+    import logging
     import random
 
+    if isinstance(value, logging.Logger | logging.LoggerAdapter):
+        return LOGGER
     if isinstance(value, collections.defaultdict):
         return DEFAULTDICT
     if isinstance(value, random.Random):
@@ -240,6 +260,14 @@ def kind_of_value(value: object) -> str | None:
     ):
         return ITERATOR
     return None
+
+
+def open_log_files() -> frozenset[str]:
+    """The files this process's logging handlers append to: a kernel cell's records reach them."""
+    import logging
+
+    loggers = [logging.root, *(v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger))]
+    return frozenset(h.baseFilename for lg in loggers for h in lg.handlers if isinstance(h, logging.FileHandler))
 
 
 def qualified_name(value: object) -> str | None:

@@ -321,13 +321,22 @@ class BatchGraph:
         if rng:
             env[RNG] = f"{key}:{RNG}"
         if step.settings:
-            env[SETTINGS] = f"{key}:{SETTINGS}"
+            env[SETTINGS] = self._settings_version(step, read_versions, pseudo_writes, salt, settings)
         if tainted:
             self.tainted.update(env[n] for n in writes | mutated | ({RNG} if rng else set()) if n in env)
         for name in pseudo_writes:
             self.files[name] = f"{key}:{name}"
             self.producer[self.files[name]] = node.id
         return node
+
+    @staticmethod
+    def _settings_version(step: Step, read_versions: dict[str, str], written_files: list[str], salt: str,
+                          settings: tuple[str, ...]) -> str:
+        """The process settings after ``step``: a function of its code, what it read and the
+        settings before — not of the files it writes, so that pipelines each opening their own
+        log with one ``logging.basicConfig(filename=...)`` still share what follows."""
+        reads = sorted((n, v) for n, v in read_versions.items() if n not in written_files)
+        return hashlib.sha256(repr((step.fingerprint, reads, salt, *settings)).encode()).hexdigest()[:20] + f":{SETTINGS}"
 
     def _file_effects(self, step: Step) -> tuple[list[str], list[str]]:
         reads: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
 
 import numpy as np
@@ -180,6 +181,46 @@ def test_files_written_earlier_in_the_batch_are_read_back(tmp_path, backend, mon
     assert results["f1"].namespace["seen"] == [1]
     assert results["f3"].namespace["seen"] == [2]
     assert pd.read_csv(tmp_path / "shared.csv")["v"].tolist() == [2]
+
+
+def test_every_record_logged_to_a_kernel_log_file_is_written_in_order(tmp_path, backend):
+    """The kernel's file handlers name its log files: a record a cell logs appends to them, so
+    two cells logging the same message write it twice, and a later read sees both."""
+    logger = logging.getLogger(f"stratum-test-log-{backend}")
+    handler = logging.FileHandler(tmp_path / "kernel.log")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    path = str(tmp_path / "kernel.log")
+    try:
+        batch = Batch(namespace={"log": logger, "path": path})
+        batch.add("log.info('step done')\n", name="c1")
+        batch.add("log.info('step done')\nwith open(path) as f:\n    lines = f.read().splitlines()\n", name="c2")
+        results = batch.run(backend=backend)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert results["c2"].status == "ok"
+    assert batch.namespace["lines"] == ["step done", "step done"]
+
+
+def test_a_logged_record_shares_nothing_of_its_log_file_but_the_work_around_it_is_shared(tmp_path, monkeypatch):
+    """Isolated candidates logging to one file: every record is each candidate's own (a write),
+    while the load between two records, and the logger, are computed once."""
+    monkeypatch.chdir(tmp_path)
+    code = (
+        "import logging\nimport pandas as pd\n"
+        "logging.basicConfig(filename='run.log', level=logging.INFO, format='%(message)s', force=True)\n"
+        "log = logging.getLogger('agent')\nlog.info('loading')\n"
+        "frame = pd.DataFrame({'v': range(5)})\nlog.info('rows %d', len(frame))\n"
+    )
+    batch = Batch()
+    batch.add(code, name="a", isolated=True)
+    batch.add(code, name="b", isolated=True)
+    kinds = {n.step.source.split("(")[0]: n.kind for n in batch.graph().nodes if n.pipeline == 1}
+    assert kinds["log.info"] == "exec" and kinds["logging.basicConfig"] == "exec"
+    assert kinds["log = logging.getLogger"] == "reuse" and kinds["frame = pd.DataFrame"] == "reuse"
 
 
 def test_clock_reads_are_never_merged(backend):

@@ -1,0 +1,18 @@
+# An agent's run log: logging to a file (basicConfig, a module logger), records from statements the b script shares.
+import logging
+import os
+
+import pandas as pd
+
+os.makedirs(".stratum_tmp/logging", exist_ok=True)
+logging.basicConfig(filename=".stratum_tmp/logging/run.log", level=logging.INFO, format="%(name)s %(message)s", force=True)
+log = logging.getLogger("agent")
+log.info("loading data")
+df = pd.read_csv("tests/corpus/data/customers.csv")
+log.info("loaded %d rows", len(df))
+spend = df.groupby("region")["spend"].mean().round(2)
+logging.info("regions %s", list(spend.index))
+logging.shutdown()
+with open(".stratum_tmp/logging/run.log") as handle:
+    lines = handle.read().splitlines()
+print(len(lines), lines[-1])
