@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -43,6 +45,35 @@ def test_failures_and_hangs_are_isolated_and_time_limited(backend):
     # the next run works
     batch.add("w = 40 + 2\n", name="next", isolated=True)
     assert batch.run(jobs=2, backend=backend)["next"].namespace == {"w": 42}
+
+
+PROFILED_AFTER_RUNS = """
+import sys
+from stratum_jupyter import Batch
+statuses = []
+for backend in ("threads", "processes"):
+    batch = Batch()
+    batch.add("x = 1\\n", name="quick", isolated=True)
+    batch.add("x = 0\\nwhile True:\\n    x += 1\\n", name="spins", isolated=True)
+    results = batch.run(jobs=2, backend=backend, timeout=1)
+    statuses += [results["quick"].status, results["spins"].status]
+events = []
+sys.setprofile(lambda frame, event, arg: events.append(event))
+def traced():
+    return 1
+traced()
+sys.setprofile(None)
+print(*statuses, "call" in events)
+"""
+
+
+def test_a_profiler_or_debugger_still_works_after_runs_with_interrupted_calls():
+    """Clearing a late interrupt with ``PyThreadState_SetAsyncExc(id, NULL)`` left Python 3.11's
+    "async exception pending" signal set: the next profiled (``%prun``) or traced (a debugger)
+    function call then looped forever at its first line. Run in a child: that hang must not
+    hang the test session."""
+    child = subprocess.run([sys.executable, "-c", PROFILED_AFTER_RUNS], capture_output=True, text=True, timeout=120)
+    assert child.stdout.split() == ["ok", "timeout", "ok", "timeout", "True"], child.stderr
 
 
 def test_a_failing_shared_step_fails_every_pipeline_that_contains_it():

@@ -71,6 +71,8 @@ struct Slot {
     /// Its call waits for work another call is doing (see `lend`): a replacement takes its
     /// place meanwhile, and one of them exits once it is back and nothing is running.
     lending: bool,
+    /// An exception was raised into its current call (`interrupt`): drained when it returns.
+    interrupted: bool,
 }
 
 struct Inner {
@@ -464,12 +466,13 @@ fn wait_for_events(
 /// is left alone (its worker clears any exception that slipped in, see `run_one`).
 fn interrupt(py: Python<'_>, shared: &Shared, slot: usize, node: usize, outcome: Outcome) {
     let _ = py;
-    let g = shared.lock();
-    let s = &g.slots[slot];
+    let mut g = shared.lock();
+    let s = &mut g.slots[slot];
     if s.current != Some(node) {
         return;
     }
     if let Some(ident) = s.ident {
+        s.interrupted = true;
         // SAFETY: attached (the `py` token proves it); the exception types are static objects.
         unsafe {
             let exc = if outcome == Outcome::Timeout {
@@ -500,7 +503,7 @@ fn worker(shared: Arc<Shared>, id: usize) {
     let ident = unsafe { ffi::PyThread_get_thread_ident() } as c_long;
     shared.lock().slots[id].ident = Some(ident);
 
-    let outcome = catch_unwind(AssertUnwindSafe(|| worker_loop(&shared, id, ident)));
+    let outcome = catch_unwind(AssertUnwindSafe(|| worker_loop(&shared, id)));
     let abandoned = {
         let mut g = shared.lock();
         if let Err(payload) = &outcome {
@@ -527,7 +530,7 @@ fn worker(shared: Arc<Shared>, id: usize) {
     }
 }
 
-fn worker_loop(shared: &Shared, id: usize, ident: c_long) {
+fn worker_loop(shared: &Shared, id: usize) {
     loop {
         let dispatch = {
             let mut g = shared.lock();
@@ -552,7 +555,7 @@ fn worker_loop(shared: &Shared, id: usize, ident: c_long) {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
-        let abandoned = Python::attach(|py| run_one(py, shared, id, ident, dispatch));
+        let abandoned = Python::attach(|py| run_one(py, shared, id, dispatch));
         if abandoned {
             return;
         }
@@ -564,7 +567,6 @@ fn run_one(
     py: Python<'_>,
     shared: &Shared,
     id: usize,
-    ident: c_long,
     dispatch: Dispatch<Obj>,
 ) -> bool {
     let node = dispatch.node;
@@ -583,10 +585,11 @@ fn run_one(
             panic_message(payload.as_ref())
         )),
     };
-    let garbage = {
+    let (garbage, interrupted) = {
         let mut g = shared.lock();
         g.slots[id].current = None;
         g.slots[id].lending = false;
+        let interrupted = std::mem::take(&mut g.slots[id].interrupted);
         // A late return from an abandoned call is rejected; its error (usually the injected
         // TimeoutError) is not an internal error.
         let Call { ok, output, error, elapsed, bytes } = call;
@@ -596,19 +599,28 @@ fn run_one(
         if g.sched.finish_measured(node, ok, output, elapsed, bytes, grown) {
             g.errors.extend(error);
         }
-        g.sched.take_garbage()
+        (g.sched.take_garbage(), interrupted)
     };
-    // An interrupt aimed at this call may have arrived after `run` returned but before the
-    // slot was cleared above; it must not fire in unrelated code later.
-    // SAFETY: attached; a NULL exception clears the pending async exception of that thread.
-    unsafe {
-        ffi::PyThreadState_SetAsyncExc(ident, std::ptr::null_mut());
+    if interrupted {
+        drain_interrupt(py);
     }
     // Released outputs go before anyone is woken, so a node waiting for memory sees it free.
     drop(garbage);
     let g = shared.lock();
     g.wake(shared);
     g.slots[id].abandoned
+}
+
+/// An interrupt aimed at the call that just returned may have arrived after `run` returned but
+/// before the slot was cleared; it must not fire in unrelated code later. It is raised (and
+/// dropped) here by running a no-op: raising is what also withdraws the interpreter-wide
+/// "async exception pending" signal. Clearing it with `PyThreadState_SetAsyncExc(id, NULL)`
+/// instead leaves that signal set in Python 3.11, and every traced or profiled function call
+/// then loops forever at its entry (`%prun`, a debugger, coverage after a run).
+fn drain_interrupt(py: Python<'_>) {
+    if let Err(error) = py.run(c"pass", None, None) {
+        drop(error);
+    }
 }
 
 /// Replaces spilled inputs by their reloaded objects (shared with later consumers).
