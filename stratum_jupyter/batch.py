@@ -53,20 +53,24 @@ class Batch:
         self.fold_sharing: list[FoldSharing] = []  # fold-level sharing of the last run (model_selection)
 
     # -- capture ------------------------------------------------------------------------------
-    def add(self, code: str, name: str | None = None, isolated: bool = False) -> Pipeline:
+    def add(self, code: str, name: str | None = None, isolated: bool = False, script: str | None = None) -> Pipeline:
         """Capture ``code`` as pipeline ``name`` (default ``p1``, ``p2``, …); nothing runs yet.
 
-        Raises SyntaxError (with the cell's own line numbers) and captures nothing if the code
-        does not parse. A pending pipeline with the same name is replaced.
+        ``script``: the file an isolated pipeline's code was read from; it runs with that
+        ``__file__``, as ``python SCRIPT`` would. Raises SyntaxError (with the cell's own line
+        numbers) and captures nothing if the code does not parse. A pending pipeline with the
+        same name is replaced.
         """
         if name is not None and (not isinstance(name, str) or not name.isidentifier()):
             raise ValueError(f"pipeline name must be an identifier, got {name!r}")
+        if script is not None and not isolated:
+            raise ValueError("script= is for isolated pipelines: a notebook cell has no __file__ of its own")
         name = name or self._next_name()
         filename = f"<cell {name}>"
         # registered first: a syntax error's display reads the offending line from here
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         steps = capture_steps(code, filename, self._context(isolated))
-        pipeline = Pipeline(name=name, code=code, isolated=isolated, steps=steps, filename=filename)
+        pipeline = Pipeline(name=name, code=code, isolated=isolated, steps=steps, filename=filename, path=script)
         if isolated:
             self._imports.update(m for s in steps for m in _imported(s))
         replaced = any(p.name == name for p in self.pending)

@@ -11,14 +11,15 @@ from .progress import progress_kind
 from .runtime.cluster import ClusterUnavailable
 
 
-def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
+def _read_scripts(paths: list[str]) -> list[tuple[str, str, str]]:
+    """(name, code, path) of each script; names must differ."""
     scripts = []
     for path in paths:
         file = Path(path)
         if not file.is_file():
             raise SystemExit(f"stratum: no such script: {path}")
-        scripts.append((file.stem, file.read_text()))
-    names = [n for n, _ in scripts]
+        scripts.append((file.stem, file.read_text(), path))
+    names = [n for n, _, _ in scripts]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise SystemExit(f"stratum: scripts must have distinct file names, repeated: {', '.join(sorted(duplicates))}")
@@ -29,10 +30,10 @@ def _command_run(args: argparse.Namespace) -> int:
     from .batch import Batch
 
     batch = Batch()
-    for name, code in _read_scripts(args.scripts):
+    for name, code, path in _read_scripts(args.scripts):
         name = name if name.isidentifier() else "_" + "".join(c if c.isalnum() else "_" for c in name)
         try:
-            batch.add(code, name=name, isolated=True)
+            batch.add(code, name=name, isolated=True, script=path)
         except SyntaxError as error:
             print(f"{name}: syntax error, line {error.lineno}: {error.msg}", file=sys.stderr)
     if not batch.pending:

@@ -11,7 +11,6 @@ and a consumer in another process binds them from there. Kernel cells run in thi
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import os
 import shutil
@@ -38,6 +37,7 @@ from .capture import compile_step
 from . import guard
 from .graph import KERNEL, BatchGraph, Node, Pipeline
 from .guard import Violation
+from .runtime import script_namespace
 from .memory import sizeof
 from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
@@ -158,6 +158,7 @@ class RemotePipeline:
             self.worker = self.pool.acquire(self.threads, self.modules)
             self.worker.send(
                 "start", cwd=os.getcwd(), path=list(sys.path), filename=self.pipeline.filename, code=self.pipeline.code,
+                script=self.pipeline.path,
                 sample_rows=self.sample_rows, folds=self.folds,
             )
         return self.worker
@@ -265,7 +266,7 @@ class Execution:
         self.lock = threading.Lock()
         kernel = Lineage(kernel_namespace)
         self.lineages = [
-            kernel if not p.isolated else Lineage({"__name__": "__main__", "__builtins__": builtins})
+            kernel if not p.isolated else Lineage(script_namespace(p.path))
             for p in graph.pipelines
         ]
         self.kernel = kernel

@@ -25,6 +25,7 @@ from .frontend import plural
 
 KERNEL = -1  # lineage of the non-isolated cells: they share the kernel namespace, in order
 RNG = "@rng"
+SCRIPT_FILE = "__file__"
 SETTINGS = "@settings"  # process-wide settings: warnings filters, pandas options, scikit-learn config
 FS_ANY = "@fs_any"  # bumped by every file write
 FS_DYNAMIC = "@fs_dynamic"  # bumped by writes to paths only known at run time
@@ -39,6 +40,7 @@ class Pipeline:
     isolated: bool
     steps: list[Step]
     filename: str
+    path: str | None = None  # the script file an isolated pipeline was read from: its __file__
 
     @property
     def lineage(self) -> int:
@@ -137,6 +139,8 @@ class BatchGraph:
     def _add_pipeline(self, index: int, pipeline: Pipeline) -> None:
         if pipeline.isolated:
             env: dict[str, str] = {RNG: f"unseeded:{pipeline.name}"}
+            if pipeline.path is not None:  # scripts in other directories compute other paths from it
+                env[SCRIPT_FILE] = f"script:{os.path.abspath(pipeline.path)}"
             position, seeded, dynamic, future = 0, False, False, 0
         else:
             env = self.kernel_env
@@ -167,7 +171,7 @@ class BatchGraph:
     def _record_isolated_writeback(self, index: int, env: dict[str, str]) -> None:
         """An isolated cell's names land in the kernel namespace after it, like running it there."""
         for name, version in env.items():
-            if not name.startswith("@"):
+            if not name.startswith("@") and name != SCRIPT_FILE:  # the script's, not a name it bound
                 self.kernel_env[name] = version
         # A write-back node is needed only if a kernel cell follows (else the final write-back
         # suffices): it is added when that cell is.

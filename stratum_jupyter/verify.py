@@ -23,13 +23,14 @@ from typing import Any
 from . import process_state
 from .capture import future_flags
 from .compare import first_difference
+from .runtime import script_namespace
 
 __all__ = ["PlainResult", "VerifyRow", "run_plain", "plain_results", "verify_scripts", "format_rows", "SCRATCH_DIR"]
 
 SCRATCH_DIR = ".stratum_tmp"
 """The only folder corpus scripts write to; cleared before each run so both start alike."""
 
-_HIDDEN_NAMES = frozenset({"__builtins__", "__name__"})
+_HIDDEN_NAMES = frozenset({"__builtins__", "__name__", "__file__"})
 
 
 @dataclass
@@ -54,8 +55,9 @@ class VerifyRow:
 # --------------------------------------------------------------------------- plain execution
 
 
-def run_plain(code: str, name: str) -> PlainResult:
-    """Execute ``code`` top-level statement by statement in a fresh ``__main__`` namespace.
+def run_plain(code: str, name: str, script: str | None = None) -> PlainResult:
+    """Execute ``code`` top-level statement by statement in a fresh ``__main__`` namespace
+    (with ``__file__``, as ``python SCRIPT`` sets it, when ``script`` names its file).
 
     Output printed to stdout is captured. On an exception execution stops and the
     names bound so far are kept (status "failed"); the error is the traceback with
@@ -63,7 +65,7 @@ def run_plain(code: str, name: str) -> PlainResult:
     (warnings filters, pandas options, scikit-learn's configuration, …) are put back after, so
     the next script starts from the same ones, as a new ``python`` process would.
     """
-    namespace: dict[str, Any] = {"__name__": "__main__"}
+    namespace: dict[str, Any] = script_namespace(script)
     out = io.StringIO()
     _register_source(code, name)
     try:
@@ -126,10 +128,10 @@ def verify_scripts(
         actual = _run_batch(scripts, jobs, memory, backend)
     except Exception as exc:  # the engine failed as a whole: every script is a mismatch
         reason = f"batch run raised {type(exc).__name__}: {_one_line(str(exc))}"
-        return [VerifyRow(name, "mismatch", reason) for name, _ in scripts]
+        return [VerifyRow(name, "mismatch", reason) for name, _, _ in scripts]
 
     rows = []
-    for name, _ in scripts:
+    for name, _, _ in scripts:
         detail = _compare_one(expected[name], actual, name)
         untransferable = getattr(actual.get(name), "untransferable", None)
         note = f"untransferable: {', '.join(untransferable)}" if detail is None and untransferable else detail
@@ -143,14 +145,15 @@ def plain_results(paths: list[str]) -> dict[str, PlainResult]:
     rng_state = _rng_state()
     _clear_scratch()
     results = {}
-    for name, code in _read_scripts(paths):
-        results[name] = run_plain(code, name)
+    for name, code, path in _read_scripts(paths):
+        results[name] = run_plain(code, name, path)
     _restore_rng_state(rng_state)
     return results
 
 
-def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
-    scripts: list[tuple[str, str]] = []
+def _read_scripts(paths: list[str]) -> list[tuple[str, str, str]]:
+    """(unique name, code, path) of each script."""
+    scripts: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     for path in paths:
         stem = Path(path).stem
@@ -158,16 +161,16 @@ def _read_scripts(paths: list[str]) -> list[tuple[str, str]]:
         while name in seen:
             name, n = f"{stem}_{n}", n + 1
         seen.add(name)
-        scripts.append((name, Path(path).read_text(encoding="utf-8")))
+        scripts.append((name, Path(path).read_text(encoding="utf-8"), path))
     return scripts
 
 
-def _run_batch(scripts: list[tuple[str, str]], jobs: int | None, memory: str | int | None, backend: str | None) -> Any:
+def _run_batch(scripts: list[tuple[str, str, str]], jobs: int | None, memory: str | int | None, backend: str | None) -> Any:
     from stratum_jupyter import Batch  # the engine; imported late so this module works without it
 
     batch = Batch()
-    for name, code in scripts:
-        batch.add(code, name=name, isolated=True)
+    for name, code, path in scripts:
+        batch.add(code, name=name, isolated=True, script=path)
     return batch.run(jobs=jobs, memory=memory, **({"backend": backend} if backend else {}))
 
 

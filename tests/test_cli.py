@@ -51,6 +51,33 @@ def test_run_prints_a_leaderboard(tmp_path):
     assert "RuntimeError: candidate crashed" in done.stderr
 
 
+SCRIPT_BESIDE_ITS_DATA = (
+    "from pathlib import Path\nimport pandas as pd\n"
+    "here = Path(__file__).parent\ntotal = int(pd.read_csv(here / 'data.csv')['v'].sum())\nprint('total', total)\n"
+)
+
+
+def test_scripts_see_their_own_file_as_python_runs_them(tmp_path):
+    """``__file__`` is the script's path (as ``python SCRIPT`` sets it): the same statement in
+    scripts of two directories reads each one's own data, and verify agrees with plain Python."""
+    scripts = []
+    for folder, values in (("first", "1\n2\n"), ("second", "10\n20\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "data.csv").write_text("v\n" + values)
+        (tmp_path / folder / f"{folder}.py").write_text(SCRIPT_BESIDE_ITS_DATA)
+        scripts.append(f"{folder}/{folder}.py")
+    plain = [subprocess.run([sys.executable, s], cwd=tmp_path, capture_output=True, text=True).stdout for s in scripts]
+    assert plain == ["total 3\n", "total 30\n"]
+    done = stratum("run", "--json", *scripts, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    import json
+
+    report = {p["name"]: p for p in json.loads(done.stdout)["pipelines"]}
+    assert [report[n]["stdout_tail"] for n in ("first", "second")] == plain
+    verified = stratum("verify", *scripts, cwd=tmp_path)
+    assert verified.returncode == 0 and "2 identical" in verified.stdout, verified.stdout + verified.stderr
+
+
 def test_missing_script_is_a_clear_error(tmp_path):
     done = stratum("run", "nope.py", cwd=tmp_path)
     assert done.returncode != 0 and "no such script: nope.py" in done.stderr

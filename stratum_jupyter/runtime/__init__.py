@@ -17,6 +17,8 @@ spills; the others accept and ignore those options.
 
 from __future__ import annotations
 
+import builtins
+import os
 from collections.abc import Callable
 
 BACKENDS = ("processes", "threads", "python", "dask")
@@ -29,6 +31,16 @@ def resolve_backend(backend: str | None, scheduler: str | None = None) -> str:
     if scheduler is not None and backend not in (None, "dask"):
         raise ValueError(f"a dask scheduler address needs the dask backend, not {backend!r}")
     return backend or ("dask" if scheduler is not None else DEFAULT_BACKEND)
+
+
+def script_namespace(script: str | None) -> dict:
+    """The globals an isolated pipeline starts with, as ``python SCRIPT`` gives them:
+    ``__name__`` is ``"__main__"`` and, for a script file, ``__file__`` its absolute path (a
+    notebook cell has none)."""
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    if script is not None:
+        namespace["__file__"] = os.path.abspath(script)
+    return namespace
 
 
 def get_backend(name: str) -> Callable[..., dict]:

@@ -195,7 +195,7 @@ class ClusterWorker:
         if kind == "start":
             self.label = Path(payload["filename"]).name.strip("<>").replace(" ", "-")
             self.state = self._submit("start", cluster_tasks.start, self.token, payload["filename"],
-                                      payload["code"], payload["cwd"])
+                                      payload["code"], payload["cwd"], payload.get("script"))
 
     def request(self, kind: str, memory_limit: int | None = None, **payload) -> dict:
         """Run ``step`` or ``collect`` on the cluster and return the reply a worker process gives.

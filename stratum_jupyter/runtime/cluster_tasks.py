@@ -20,7 +20,6 @@ the lock does not hold off.
 
 from __future__ import annotations
 
-import builtins
 import linecache
 import os
 import random
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from .. import process_state
 from ..streams import route_process_output
+from . import script_namespace
 from .worker import Worker, rng_state, set_rng_state
 
 _STEP_LOCK = threading.Lock()  # cwd and the global RNGs are process-wide: one step at a time
@@ -88,7 +88,7 @@ class PipelineState:
     filename: str
     code: str
     cwd: str
-    namespace: dict = field(default_factory=lambda: {"__name__": "__main__", "__builtins__": builtins})
+    namespace: dict = field(default_factory=lambda: script_namespace(None))
     rng: tuple | None = None  # (numpy, random) state after its last step that used the global RNG
     published: dict[str, bytes] = field(default_factory=dict)  # step id -> outputs not yet taken
     settings: process_state.Carried | None = None  # its process settings (None: no step ran yet)
@@ -108,9 +108,9 @@ def _live(result: "tuple | PipelineState") -> PipelineState:
     return state
 
 
-def start(token: str, filename: str, code: str, cwd: str) -> PipelineState:
-    """A fresh namespace for a pipeline, as a script starts."""
-    state = _LIVE[token] = PipelineState(token, filename, code, cwd)
+def start(token: str, filename: str, code: str, cwd: str, script: str | None = None) -> PipelineState:
+    """A fresh namespace for a pipeline, as a script starts (``script``: its file)."""
+    state = _LIVE[token] = PipelineState(token, filename, code, cwd, script_namespace(script))
     return state
 
 

@@ -19,7 +19,6 @@ A crash, ``os._exit`` or a kill ends this process only; the kernel sees the conn
 from __future__ import annotations
 
 import ast
-import builtins
 import ctypes
 import linecache
 import os
@@ -29,6 +28,7 @@ import threading
 import time
 
 from .. import effects, folds, isolation, model_selection, process_state, smoke, transfer
+from . import script_namespace
 from ..transfer import bind_published, publish
 from ..capture import compile_step
 from ..errors import StepError
@@ -82,13 +82,14 @@ class Worker:
 
     def on_start(
         self, cwd: str, path: list[str], filename: str, code: str, sample_rows: int | None = None, folds: str | None = None,
+        script: str | None = None,
     ) -> None:
         model_selection.activate(folds)  # the run's fold store, shared with the other workers
         # A smoke run's reader patches end with its pipeline (here or at collect), never later.
         smoke.end()
         if sample_rows is not None:
             smoke.begin(sample_rows)
-        self.namespace = {"__name__": "__main__", "__builtins__": builtins}
+        self.namespace = script_namespace(script)
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # for tracebacks
         os.chdir(cwd)
         sys.path[:] = path
