@@ -31,6 +31,8 @@ from .effects import (
     DIRECTORY_READERS,
     FILE_MOVERS,
     FILE_READERS,
+    ARGV,
+    ARGV_METHODS,
     FILE_WRITERS,
     FRESH_BUILTINS,
     LOG_EMITTERS,
@@ -784,10 +786,17 @@ class _StepVisitor(ast.NodeVisitor):
     visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
 
     # -- calls -----------------------------------------------------------------------------
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if _resolve(node, self.modules) == "sys.argv":
+            self.reads.add(ARGV)
+        self.generic_visit(node)
+
     def visit_Call(self, node: ast.Call) -> None:
         self.calls = True
         dotted = _dotted(node.func)
         attr = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        if (_resolve(node.func, self.modules) or "").startswith("argparse.") or attr in ARGV_METHODS:
+            self.reads.add(ARGV)
         self._effects(node, dotted, attr)
         self._call_mutations(node, attr)
         self.generic_visit(node)

@@ -175,6 +175,12 @@ LOG_EMITTERS = frozenset({"debug", "info", "warning", "warn", "error", "exceptio
 #: Calls returning a logger, whose emitting methods write the pipeline's log files.
 LOGGER_CONSTRUCTORS = frozenset({"logging.getLogger", "logging.LoggerAdapter", "logging.Logger"})
 
+#: The command line a pipeline sees (``sys.argv``), as a name its steps read: a script's own
+#: (``python SCRIPT``), or the kernel's for a cell. ``argparse`` reads it when a parser is made
+#: (``prog``) and when it parses.
+ARGV = "@argv"
+ARGV_METHODS = frozenset({"parse_args", "parse_known_args", "parse_intermixed_args", "parse_known_intermixed_args"})
+
 # Library functions that change process-wide settings — the warnings filters, pandas' and numpy's
 # options, scikit-learn's configuration, logging — and settings objects whose items or attributes
 # are assigned (``pd.options.display.max_rows = 4``, ``os.environ["X"] = "1"``): state no value

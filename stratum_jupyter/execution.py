@@ -37,7 +37,7 @@ from .capture import compile_step
 from . import guard
 from .graph import KERNEL, BatchGraph, Node, Pipeline
 from .guard import Violation
-from .runtime import script_namespace
+from .runtime import script_argv, script_namespace
 from .memory import sizeof
 from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
@@ -158,7 +158,7 @@ class RemotePipeline:
             self.worker = self.pool.acquire(self.threads, self.modules)
             self.worker.send(
                 "start", cwd=os.getcwd(), path=list(sys.path), filename=self.pipeline.filename, code=self.pipeline.code,
-                script=self.pipeline.path,
+                script=self.pipeline.path, argv=script_argv(self.pipeline.path),
                 sample_rows=self.sample_rows, folds=self.folds,
             )
         return self.worker

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .capture import Step
-from .effects import ITERATOR, function_effects, replayable
+from .effects import ARGV, ITERATOR, function_effects, replayable
 from .frontend import plural
 
 KERNEL = -1  # lineage of the non-isolated cells: they share the kernel namespace, in order
@@ -100,7 +100,7 @@ class BatchGraph:
         self.files: dict[str, str] = {}  # pseudo-name → version (file state is global, not per lineage)
         self.file_readers: dict[str, list[int]] = defaultdict(list)
         self.file_writer: dict[str, int] = {}
-        self.kernel_env: dict[str, str] = {RNG: "kernel-rng"}
+        self.kernel_env: dict[str, str] = {RNG: "kernel-rng", ARGV: "argv:kernel"}
         self.kernel_objects: dict[int, list[str]] = {}
         self.kernel_tail: int | None = None
         self.kernel_position = 0
@@ -139,8 +139,10 @@ class BatchGraph:
     def _add_pipeline(self, index: int, pipeline: Pipeline) -> None:
         if pipeline.isolated:
             env: dict[str, str] = {RNG: f"unseeded:{pipeline.name}"}
+            env[ARGV] = "argv:kernel"
             if pipeline.path is not None:  # scripts in other directories compute other paths from it
                 env[SCRIPT_FILE] = f"script:{os.path.abspath(pipeline.path)}"
+                env[ARGV] = f"argv:{pipeline.path}"
             position, seeded, dynamic, future = 0, False, False, 0
         else:
             env = self.kernel_env

@@ -16,6 +16,8 @@ import linecache
 import random
 import shutil
 import traceback
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from typing import Any
 from . import process_state
 from .capture import future_flags
 from .compare import first_difference
-from .runtime import script_namespace
+from .runtime import script_argv, script_namespace
 
 __all__ = ["PlainResult", "VerifyRow", "run_plain", "plain_results", "verify_scripts", "format_rows", "SCRATCH_DIR"]
 
@@ -73,7 +75,7 @@ def run_plain(code: str, name: str, script: str | None = None) -> PlainResult:
     except SyntaxError as exc:
         return PlainResult("failed", {}, "", _format_error(exc))
     flags = 0
-    with process_state.restored(), contextlib.redirect_stdout(out):
+    with process_state.restored(), contextlib.redirect_stdout(out), _argv(script_argv(script)):
         for stmt in module.body:
             try:
                 unit = compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec", flags=flags, dont_inherit=True)
@@ -82,6 +84,17 @@ def run_plain(code: str, name: str, script: str | None = None) -> PlainResult:
             except (Exception, SystemExit) as exc:
                 return PlainResult("failed", _bound_names(namespace), out.getvalue(), _format_error(exc))
     return PlainResult("ok", _bound_names(namespace), out.getvalue(), None)
+
+
+@contextlib.contextmanager
+def _argv(argv: list[str]) -> Iterator[None]:
+    """``sys.argv`` as ``python SCRIPT`` sets it, for the script's run."""
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        yield
+    finally:
+        sys.argv = saved
 
 
 def _register_source(code: str, name: str) -> None:

@@ -223,6 +223,16 @@ def test_a_logged_record_shares_nothing_of_its_log_file_but_the_work_around_it_i
     assert kinds["log = logging.getLogger"] == "reuse" and kinds["frame = pd.DataFrame"] == "reuse"
 
 
+def test_an_isolated_cell_sees_the_kernels_command_line(backend):
+    """In the kernel, ``sys.argv`` is the kernel's (``argparse`` in a notebook cell parses it):
+    a worker shows the cell the kernel's, not the fork server's own."""
+    import sys
+
+    batch = Batch()
+    batch.add("import sys\nargv = list(sys.argv)\n", name="cell", isolated=True)
+    assert batch.run(backend=backend)["cell"].namespace["argv"] == sys.argv
+
+
 def test_clock_reads_are_never_merged(backend):
     code = "import time\nt = time.perf_counter_ns()\n"
     batch = Batch()

@@ -52,14 +52,18 @@ def test_run_prints_a_leaderboard(tmp_path):
 
 
 SCRIPT_BESIDE_ITS_DATA = (
-    "from pathlib import Path\nimport pandas as pd\n"
-    "here = Path(__file__).parent\ntotal = int(pd.read_csv(here / 'data.csv')['v'].sum())\nprint('total', total)\n"
+    "import argparse\nimport sys\nfrom pathlib import Path\nimport pandas as pd\n"
+    "parser = argparse.ArgumentParser()\nparser.add_argument('--scale', type=int, default=1)\n"
+    "args = parser.parse_args()\n"
+    "here = Path(__file__).parent\ntotal = int(pd.read_csv(here / 'data.csv')['v'].sum()) * args.scale\n"
+    "print('total', total, Path(sys.argv[0]).name)\n"
 )
 
 
 def test_scripts_see_their_own_file_as_python_runs_them(tmp_path):
-    """``__file__`` is the script's path (as ``python SCRIPT`` sets it): the same statement in
-    scripts of two directories reads each one's own data, and verify agrees with plain Python."""
+    """``__file__`` and ``sys.argv`` are the script's (as ``python SCRIPT`` sets them): the same
+    statement in scripts of two directories reads each one's own data, ``argparse`` parses no
+    arguments (a worker's own argv made it exit with status 2), and verify agrees with Python."""
     scripts = []
     for folder, values in (("first", "1\n2\n"), ("second", "10\n20\n")):
         (tmp_path / folder).mkdir()
@@ -67,7 +71,7 @@ def test_scripts_see_their_own_file_as_python_runs_them(tmp_path):
         (tmp_path / folder / f"{folder}.py").write_text(SCRIPT_BESIDE_ITS_DATA)
         scripts.append(f"{folder}/{folder}.py")
     plain = [subprocess.run([sys.executable, s], cwd=tmp_path, capture_output=True, text=True).stdout for s in scripts]
-    assert plain == ["total 3\n", "total 30\n"]
+    assert plain == ["total 3 first.py\n", "total 30 second.py\n"]
     done = stratum("run", "--json", *scripts, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     import json

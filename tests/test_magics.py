@@ -242,7 +242,8 @@ def test_whole_corpus_through_the_magics_equals_plain_execution(shell, corpus):
         assert first_difference(expected, results[name].namespace) is None, name
     assert {r.status for r in results.values()} == {"ok", "failed"}
     untransferable = {n: r.untransferable for n, r in results.items() if r.untransferable}
-    files = {"json_roundtrip": ["fh"], "cross_validate_stacking_joblib": ["f"]}  # `with open(...) as fh:`
+    files = {"json_roundtrip": ["fh"], "cross_validate_stacking_joblib": ["f"],  # `with open(...) as fh:`
+             "fx_logging_a": ["handle"], "fx_logging_b": ["handle"]}
     assert untransferable == (files if HAS_NATIVE else {})  # worker processes only
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import builtins
 import os
+import sys
 from collections.abc import Callable
 
 BACKENDS = ("processes", "threads", "python", "dask")
@@ -41,6 +42,13 @@ def script_namespace(script: str | None) -> dict:
     if script is not None:
         namespace["__file__"] = os.path.abspath(script)
     return namespace
+
+
+def script_argv(script: str | None) -> list[str]:
+    """``sys.argv`` as the pipeline's code would see it run plainly: ``[SCRIPT]`` for a script
+    file (``python SCRIPT``), the kernel's own for a cell (``parse_args()`` sees what it sees in
+    the kernel)."""
+    return [script] if script is not None else list(sys.argv)
 
 
 def get_backend(name: str) -> Callable[..., dict]:

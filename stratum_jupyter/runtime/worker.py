@@ -82,7 +82,7 @@ class Worker:
 
     def on_start(
         self, cwd: str, path: list[str], filename: str, code: str, sample_rows: int | None = None, folds: str | None = None,
-        script: str | None = None,
+        script: str | None = None, argv: list[str] | None = None,
     ) -> None:
         model_selection.activate(folds)  # the run's fold store, shared with the other workers
         # A smoke run's reader patches end with its pipeline (here or at collect), never later.
@@ -90,6 +90,7 @@ class Worker:
         if sample_rows is not None:
             smoke.begin(sample_rows)
         self.namespace = script_namespace(script)
+        sys.argv[:] = argv if argv is not None else [""]  # not the fork server's: argparse reads it
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)  # for tracebacks
         os.chdir(cwd)
         sys.path[:] = path
