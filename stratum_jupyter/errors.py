@@ -6,6 +6,12 @@ import traceback
 from dataclasses import dataclass
 
 
+def is_clean_exit(error: BaseException) -> bool:
+    """``sys.exit()`` / ``sys.exit(0)``: ``python SCRIPT`` ends there with status 0 (a notebook
+    cell, as in IPython, fails)."""
+    return isinstance(error, SystemExit) and error.code in (None, 0)
+
+
 @dataclass
 class StepError:
     """An exception reduced to what the results show: its type, message and the cell's frames.
@@ -18,13 +24,15 @@ class StepError:
     message: str
     stack: list[traceback.FrameSummary]
     exception_lines: list[str]
+    clean_exit: bool = False  # sys.exit(0) or sys.exit(): a script run with python succeeds there
 
     @classmethod
     def from_exception(cls, error: BaseException) -> "StepError":
         summary = traceback.TracebackException.from_exception(error)
         frames = list(summary.stack)
         first = next((i for i, f in enumerate(frames) if f.filename.startswith("<cell ")), len(frames))
-        return cls(type(error).__name__, str(error), frames[first:], list(summary.format_exception_only()))
+        return cls(type(error).__name__, str(error), frames[first:], list(summary.format_exception_only()),
+                   clean_exit=is_clean_exit(error))
 
     def format(self, stack: list[traceback.FrameSummary] | None = None) -> str:
         """The traceback text, optionally with ``stack`` in place of the recorded frames."""

@@ -587,8 +587,11 @@ class Execution:
             self.failed_at[index] = node.id
             self._finish(index, "crashed", cause=outcome.crash)
         elif not outcome.ok:
-            self.failed_at[index] = node.id
-            self._finish(index, "failed", error=self._format_error(node, outcome))
+            self.failed_at[index] = node.id  # its later steps do not run
+            if self.graph.pipelines[index].path is not None and outcome.error is not None and outcome.error.clean_exit:
+                self._finish(index, "ok")  # a script's sys.exit(0): as python SCRIPT, a success
+            else:
+                self._finish(index, "failed", error=self._format_error(node, outcome))
         elif node.id == self.graph.pipeline_nodes[index][-1]:
             self._finish(index, "ok")
 

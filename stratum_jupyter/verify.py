@@ -25,6 +25,7 @@ from typing import Any
 from . import process_state
 from .capture import future_flags
 from .compare import first_difference
+from .errors import is_clean_exit
 from .runtime import script_argv, script_namespace
 
 __all__ = ["PlainResult", "VerifyRow", "run_plain", "plain_results", "verify_scripts", "format_rows", "SCRATCH_DIR"]
@@ -82,6 +83,8 @@ def run_plain(code: str, name: str, script: str | None = None) -> PlainResult:
                 flags |= future_flags(stmt)
                 exec(unit, namespace)
             except (Exception, SystemExit) as exc:
+                if script is not None and is_clean_exit(exc):  # python SCRIPT exits with status 0
+                    return PlainResult("ok", _bound_names(namespace), out.getvalue(), None)
                 return PlainResult("failed", _bound_names(namespace), out.getvalue(), _format_error(exc))
     return PlainResult("ok", _bound_names(namespace), out.getvalue(), None)
 

@@ -82,6 +82,24 @@ def test_scripts_see_their_own_file_as_python_runs_them(tmp_path):
     assert verified.returncode == 0 and "2 identical" in verified.stdout, verified.stdout + verified.stderr
 
 
+def test_a_script_that_exits_with_status_zero_succeeds_as_with_python(tmp_path):
+    """``sys.exit(main())`` with ``main`` returning 0 ends ``python SCRIPT`` with status 0: the
+    candidate is ok, with the names bound before the exit; ``sys.exit(3)`` fails it."""
+    main = "import sys\ndef main():\n    print('trained')\n    return CODE\nscore = 0.5\nsys.exit(main())\nafter = 1\n"
+    (tmp_path / "clean.py").write_text(main.replace("CODE", "0"))
+    (tmp_path / "dirty.py").write_text(main.replace("CODE", "3"))
+    assert [subprocess.run([sys.executable, s], cwd=tmp_path).returncode for s in ("clean.py", "dirty.py")] == [0, 3]
+    done = stratum("run", "--json", "clean.py", "dirty.py", cwd=tmp_path)
+    import json
+
+    report = {p["name"]: p for p in json.loads(done.stdout)["pipelines"]}
+    assert (report["clean"]["status"], report["clean"]["error"], sorted(report["clean"]["names"])) == ("ok", None, ["main", "score", "sys"])
+    assert report["clean"]["stdout_tail"] == "trained\n"
+    assert report["dirty"]["status"] == "failed" and report["dirty"]["exception"] == "SystemExit: 3"
+    verified = stratum("verify", "clean.py", "dirty.py", cwd=tmp_path)
+    assert "2 identical" in verified.stdout, verified.stdout + verified.stderr
+
+
 def test_missing_script_is_a_clear_error(tmp_path):
     done = stratum("run", "nope.py", cwd=tmp_path)
     assert done.returncode != 0 and "no such script: nope.py" in done.stderr
