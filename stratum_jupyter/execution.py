@@ -301,6 +301,7 @@ class Execution:
         # consumer, and of kernel steps with a remote consumer.
         # (Reuse nodes whose outputs a later one rebinds bind nothing: see BatchGraph.superseded.)
         self.superseded = graph.superseded() if workers is not None else set()
+        self.superseding = graph.superseded_runs(self.superseded)
         self.publish = {
             n.source for n in graph.nodes
             if n.source is not None and n.id not in self.superseded
@@ -352,11 +353,20 @@ class Execution:
             outcome = source
             status, nbytes = "cached", 0  # counted once, at the node that produced it
         else:  # a first occurrence, or outputs that could not travel: compute them here
-            outcome = self._execute(node)
+            outcome = self._run_superseded(node) or self._execute(node)
             status, nbytes = "done", outcome.nbytes
         self._record(node, outcome)
         self._emit(node_id, status if outcome.ok else "failed", outcome)
         return outcome.ok, outcome, nbytes
+
+    def _run_superseded(self, node: Node) -> Outcome | None:
+        """Before a reuse computes here, the superseded reuses right before it run too: they bound
+        nothing, counting on its outputs. The outcome of the first that fails, else None."""
+        for earlier in self.superseding.get(node.id, []) if node.kind == "reuse" else []:
+            outcome = self._execute(self.graph.nodes[earlier])
+            if not outcome.ok:
+                return outcome
+        return None
 
     def _stale(self, node: Node) -> bool:
         """Whether a reuse would skip a change the guard saw: of its source, or of what it reads."""

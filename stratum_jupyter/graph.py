@@ -467,7 +467,9 @@ class BatchGraph:
         runs (``housing`` loaded, then three shared feature columns added to it: a worker that
         joins after them binds the last version only). Not when a node in between refers to one
         of their values (objects travel as references to what the consumer already holds), when
-        they carry the global RNG or settings to replay, or delete names."""
+        they carry the global RNG or settings to replay, or delete names. The next reuse node that
+        binds covers them alone: if it cannot bind after all (outputs that cannot be pickled), the
+        pipeline runs them and it itself (see :meth:`superseded_runs`)."""
         skipped: set[int] = set()
         for index, pipeline in enumerate(self.pipelines):
             if not pipeline.isolated:
@@ -484,9 +486,24 @@ class BatchGraph:
                     and not node.step.deletes and referenced.isdisjoint(f"{node.key}:{n}" for n in node.outputs)
                 ):
                     skipped.add(node_id)
-                covered |= node.outputs
+                else:
+                    covered = set(node.outputs)
                 referenced |= {v for n, v in node.reads.items() if not n.startswith("@") and n not in node.outputs}
         return skipped
+
+    def superseded_runs(self, skipped: set[int]) -> dict[int, list[int]]:
+        """For each reuse node that binds, the superseded nodes right before it (in order)."""
+        runs: dict[int, list[int]] = {}
+        for index in range(len(self.pipelines)):
+            run: list[int] = []
+            for node_id in self.pipeline_nodes[index]:
+                if node_id in skipped:
+                    run.append(node_id)
+                else:
+                    if run:
+                        runs[node_id] = run
+                    run = []
+        return runs
 
     def shared_with_earlier(self, index: int) -> int:
         """How many steps of pipeline ``index`` merge with steps of earlier pipelines."""

@@ -243,7 +243,8 @@ def test_whole_corpus_through_the_magics_equals_plain_execution(shell, corpus):
     assert {r.status for r in results.values()} == {"ok", "failed"}
     untransferable = {n: r.untransferable for n, r in results.items() if r.untransferable}
     files = {"json_roundtrip": ["fh"], "cross_validate_stacking_joblib": ["f"],  # `with open(...) as fh:`
-             "fx_logging_a": ["handle"], "fx_logging_b": ["handle"]}
+             "fx_logging_a": ["handle"], "fx_logging_b": ["handle"],
+             "fx_cached_helper_a": ["region_spend"], "fx_cached_helper_b": ["region_spend"]}  # an lru_cache wrapper
     assert untransferable == (files if HAS_NATIVE else {})  # worker processes only
 
 
