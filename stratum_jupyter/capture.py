@@ -40,6 +40,7 @@ from .effects import (
     LOGGER,
     GENERATOR_FUNCTION,
     ITERATOR,
+    ITERATOR_KEYWORDS,
     ITERATOR_METHODS,
     MUTATOR_FUNCTION,
     PLAIN_FUNCTION,
@@ -591,6 +592,9 @@ class _StepVisitor(ast.NodeVisitor):
             return ITERATOR
         if isinstance(value.func, ast.Name) and self._kind(value.func.id) == GENERATOR_FUNCTION:
             return ITERATOR
+        if any(k.arg in ITERATOR_KEYWORDS and not (isinstance(k.value, ast.Constant) and k.value.value in (None, False, 0))
+               for k in value.keywords):
+            return ITERATOR  # pd.read_csv(..., chunksize=1000): a reader one consumer uses up
         return effects.kind_of_call(_resolve(value.func, self.modules), _builtin(value.func, self.context))
 
     # -- names -------------------------------------------------------------------------

@@ -107,6 +107,8 @@ CONSUMING_BUILTINS = frozenset({"list", "tuple", "set", "frozenset", "dict", "so
 # Builtins whose result is a one-shot iterator over their arguments, and methods returning one.
 ITERATOR_BUILTINS = frozenset({"iter", "map", "filter", "zip", "enumerate", "reversed", "open"})
 ITERATOR_METHODS = frozenset({"iterrows", "itertuples", "items", "__iter__"})
+# Keywords that make a reader return chunks one at a time (pandas' readers).
+ITERATOR_KEYWORDS = frozenset({"chunksize", "iterator"})
 
 # Constructors of objects whose every method call (a draw) advances them.
 RNG_CONSTRUCTORS = frozenset({"default_rng", "RandomState", "Generator", "Random", "check_random_state", "SystemRandom"})
