@@ -138,7 +138,7 @@ FILE_READERS = frozenset(
     {
         "read_csv", "read_table", "read_parquet", "read_json", "read_excel", "read_pickle", "read_feather",
         "read_fwf", "read_hdf", "read_orc", "read_sql", "load", "loadtxt", "genfromtxt", "fromfile", "read_text",
-        "read_bytes", "load_svmlight_file",
+        "read_bytes", "load_svmlight_file", "load_model", "read_html", "read_xml", "read_stata", "read_sas",
         # checks of a path's state: "compute once" caches test whether a file exists yet
         "exists", "lexists", "isfile", "isdir", "is_file", "is_dir", "getsize", "getmtime", "stat",
     }
@@ -149,7 +149,8 @@ FILE_WRITERS = frozenset(
     {
         "to_csv", "to_parquet", "to_json", "to_pickle", "to_excel", "to_feather", "to_hdf", "to_orc", "save",
         "savez", "savez_compressed", "savetxt", "tofile", "dump", "write_text", "write_bytes", "makedirs",
-        "mkdir", "remove", "unlink", "rmtree", "rename_file", "savefig", "touch",
+        "mkdir", "remove", "unlink", "rmtree", "rename_file", "savefig", "touch", "save_model", "to_html",
+        "to_markdown", "to_latex", "to_xml", "to_stata",
     }
 )
 

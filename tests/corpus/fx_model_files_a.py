@@ -1,0 +1,15 @@
+# A model saved with save_model and loaded back with load_model (the b script saves another model to the same file meanwhile).
+import os
+import numpy as np
+import xgboost as xgb
+os.makedirs(".stratum_tmp/models", exist_ok=True)
+rng = np.random.default_rng(0)
+X = rng.normal(size=(400, 5))
+y = X[:, 0] + rng.normal(scale=0.1, size=400)
+model = xgb.XGBRegressor(n_estimators=20, max_depth=2, random_state=0, n_jobs=1)
+model.fit(X, y)
+model.save_model(".stratum_tmp/models/latest.json")
+check = xgb.XGBRegressor(n_estimators=300, max_depth=6, random_state=0, n_jobs=1).fit(X, y).predict(X[:3])
+loaded = xgb.XGBRegressor()
+loaded.load_model(".stratum_tmp/models/latest.json")
+pred = loaded.predict(X[:5]).round(4)
