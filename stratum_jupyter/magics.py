@@ -129,6 +129,12 @@ class StratumMagics(Magics):
             raise UsageError(f"%%stratum: the cell is empty, nothing to capture\n{CELL_USAGE}")
         replaced = args.name is not None and any(p.name == args.name for p in self.batch.pending)
         code = _as_python(self.shell, cell)
+        if args.isolated and "get_ipython()" in code and "get_ipython()" not in cell:
+            raise UsageError(
+                "%%stratum --isolated: line magics and shell escapes (%time, !pip, …) need IPython, which an "
+                "isolated cell does not have (it runs like a separate script, in a worker process); remove "
+                f"them, or capture the cell without --isolated\n{CELL_USAGE}"
+            )
         try:
             pipeline = self.batch.add(code, name=args.name, isolated=args.isolated)
         except SyntaxError:

@@ -104,6 +104,7 @@ MISUSE = [
     ("%%stratum --bogus\nx = 2\n", "unrecognized arguments: --bogus"),
     ("%%stratum -n 1st\nx = 2\n", "pipeline name must be a Python identifier, got '1st'"),
     ("%%stratum -n later\n\n", "the cell is empty"),
+    ("%%stratum -n timed --isolated\n%time y = 2\n", "line magics and shell escapes (%time, !pip, …) need IPython"),
 ]
 
 
