@@ -15,7 +15,6 @@ import hashlib
 import os
 import shutil
 import random
-import sys
 import threading
 import time
 import traceback
@@ -37,7 +36,7 @@ from .capture import compile_step
 from . import guard
 from .graph import KERNEL, BatchGraph, Node, Pipeline
 from .guard import Violation
-from .runtime import script_argv, script_namespace
+from .runtime import script_argv, script_namespace, script_sys_path
 from .memory import sizeof
 from .results import PipelineResult
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
@@ -157,7 +156,8 @@ class RemotePipeline:
         if self.worker is None:
             self.worker = self.pool.acquire(self.threads, self.modules)
             self.worker.send(
-                "start", cwd=os.getcwd(), path=list(sys.path), filename=self.pipeline.filename, code=self.pipeline.code,
+                "start", cwd=os.getcwd(), path=script_sys_path(self.pipeline.path), filename=self.pipeline.filename,
+                code=self.pipeline.code,
                 script=self.pipeline.path, argv=script_argv(self.pipeline.path),
                 sample_rows=self.sample_rows, folds=self.folds,
             )
@@ -224,9 +224,10 @@ class RemotePipeline:
         if self.data is not None:
             data, self.data = self.data, None
             try:
-                self.loaded = transfer.loads(data)
-            except Exception:  # noqa: BLE001 - e.g. a class the kernel cannot import: never lose silently
-                self.collected = sorted({*self.collected, *self.names})
+                self.loaded, missing = transfer.loads_namespace(data)
+                self.collected = sorted({*(self.collected or []), *missing})
+            except Exception:  # noqa: BLE001 - never lose silently: every name is listed
+                self.collected = sorted({*(self.collected or []), *self.names})
         return self.loaded, self.collected or []
 
     def close(self) -> None:

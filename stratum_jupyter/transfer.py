@@ -14,6 +14,7 @@ frozen at pickling time.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import io
 import os
@@ -125,6 +126,62 @@ def loads(data: bytes, inputs: Mapping[str, object] | None = None) -> object:
     if not inputs:
         return pickle.loads(data)
     return _Unpickler(io.BytesIO(data), inputs.__getitem__).load()
+
+
+class _Missing:
+    """Stands for a module, or an object of a class, that the loading process cannot import (a
+    module a candidate wrote into its working directory): marks the names that hold one."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __setstate__(self, state: object) -> None:
+        pass
+
+
+def _import_or_missing(name: str) -> object:
+    try:
+        return cloudpickle.cloudpickle.subimport(name)
+    except ImportError:
+        return _Missing()
+
+
+class _TolerantUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        try:
+            found = super().find_class(module, name)
+        except (ImportError, AttributeError):
+            return type(name, (_Missing,), {})
+        return _import_or_missing if found is cloudpickle.cloudpickle.subimport else found
+
+
+def loads_namespace(data: bytes) -> tuple[dict, list[str]]:
+    """Inverse of :func:`dumps_namespace`: the names, and those whose values refer to a module
+    or class this process cannot import (left out: one such name must not cost the others)."""
+    try:
+        return pickle.loads(data), []
+    except Exception:  # noqa: BLE001 - load what can be loaded
+        pass
+    namespace = _TolerantUnpickler(io.BytesIO(data)).load()
+    missing = sorted(name for name, value in namespace.items() if _holds_missing(value))
+    return {n: v for n, v in namespace.items() if n not in missing}, missing
+
+
+def _holds_missing(value: object, limit: int = 1_000_000) -> bool:
+    """Whether ``value`` reaches a :class:`_Missing` (past ``limit`` objects: assumed so)."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Missing) or (isinstance(item, type) and issubclass(item, _Missing)):
+            return True
+        if id(item) in seen or isinstance(item, (str, bytes, int, float, types.ModuleType)):
+            continue
+        seen.add(id(item))
+        if len(seen) > limit:
+            return True
+        stack.extend(gc.get_referents(item))
+    return False
 
 
 def dumps_namespace(namespace: Mapping[str, object]) -> tuple[bytes, list[str]]:

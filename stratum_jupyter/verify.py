@@ -26,7 +26,7 @@ from . import process_state
 from .capture import future_flags
 from .compare import first_difference
 from .errors import is_clean_exit
-from .runtime import script_argv, script_namespace
+from .runtime import script_argv, script_namespace, script_sys_path
 
 __all__ = ["PlainResult", "VerifyRow", "run_plain", "plain_results", "verify_scripts", "format_rows", "SCRATCH_DIR"]
 
@@ -76,7 +76,7 @@ def run_plain(code: str, name: str, script: str | None = None) -> PlainResult:
     except SyntaxError as exc:
         return PlainResult("failed", {}, "", _format_error(exc))
     flags = 0
-    with process_state.restored(), contextlib.redirect_stdout(out), _argv(script_argv(script)):
+    with process_state.restored(), contextlib.redirect_stdout(out), _as_run(script):
         for stmt in module.body:
             try:
                 unit = compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec", flags=flags, dont_inherit=True)
@@ -90,14 +90,14 @@ def run_plain(code: str, name: str, script: str | None = None) -> PlainResult:
 
 
 @contextlib.contextmanager
-def _argv(argv: list[str]) -> Iterator[None]:
-    """``sys.argv`` as ``python SCRIPT`` sets it, for the script's run."""
-    saved = sys.argv
-    sys.argv = argv
+def _as_run(script: str | None) -> Iterator[None]:
+    """``sys.argv`` and ``sys.path`` as ``python SCRIPT`` sets them, for the script's run."""
+    saved = sys.argv, sys.path
+    sys.argv, sys.path = script_argv(script), script_sys_path(script)
     try:
         yield
     finally:
-        sys.argv = saved
+        sys.argv, sys.path = saved
 
 
 def _register_source(code: str, name: str) -> None:

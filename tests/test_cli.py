@@ -100,6 +100,26 @@ def test_a_script_that_exits_with_status_zero_succeeds_as_with_python(tmp_path):
     assert "2 identical" in verified.stdout, verified.stdout + verified.stderr
 
 
+def test_a_script_importing_a_module_of_its_own_directory_runs_and_its_other_names_come_back(tmp_path):
+    """``python SCRIPT`` puts the script's directory first on ``sys.path``: a module the script
+    writes there imports (it did not in a worker). The kernel cannot import that module: the
+    names holding it are listed as untransferable, the others come back (all were lost)."""
+    (tmp_path / "agent").mkdir()
+    (tmp_path / "agent" / "solution.py").write_text(
+        "from pathlib import Path\n"
+        "(Path(__file__).parent / 'helper_mod_7f3a.py').write_text('VALUE = 41\\n')\n"
+        "import helper_mod_7f3a\nvalue = helper_mod_7f3a.VALUE + 1\n"
+    )
+    assert subprocess.run([sys.executable, "agent/solution.py"], cwd=tmp_path).returncode == 0
+    done = stratum("run", "--json", "agent/solution.py", cwd=tmp_path)
+    import json
+
+    [report] = json.loads(done.stdout)["pipelines"]
+    assert report["status"] == "ok", report
+    assert report["names"]["value"]["repr"] == "42"
+    assert report["untransferable"] == ["helper_mod_7f3a"]
+
+
 def test_missing_script_is_a_clear_error(tmp_path):
     done = stratum("run", "nope.py", cwd=tmp_path)
     assert done.returncode != 0 and "no such script: nope.py" in done.stderr

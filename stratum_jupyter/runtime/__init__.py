@@ -51,6 +51,13 @@ def script_argv(script: str | None) -> list[str]:
     return [script] if script is not None else list(sys.argv)
 
 
+def script_sys_path(script: str | None) -> list[str]:
+    """``sys.path`` as the pipeline's code would see it run plainly: the script's directory first
+    (``python SCRIPT``: its own modules import), else the kernel's."""
+    path = list(sys.path)
+    return [os.path.dirname(os.path.abspath(script)), *path[1:]] if script is not None else path
+
+
 def get_backend(name: str) -> Callable[..., dict]:
     """The ``run_plan`` function of a backend, with a clear error for unknown names."""
     if name in ("processes", "threads"):
