@@ -22,6 +22,8 @@ from types import CodeType
 
 from . import effects
 from .effects import (
+    ARGV,
+    ARGV_METHODS,
     is_process_setter,
     is_process_setting,
     CLOCK_CALLS,
@@ -31,8 +33,6 @@ from .effects import (
     DIRECTORY_READERS,
     FILE_MOVERS,
     FILE_READERS,
-    ARGV,
-    ARGV_METHODS,
     FILE_WRITERS,
     FRESH_BUILTINS,
     LOG_EMITTERS,
@@ -854,10 +854,12 @@ class _StepVisitor(ast.NodeVisitor):
         ``logging.shutdown()``."""
         if resolved == "logging.shutdown":
             return True  # flushes every handler
-        if attr not in LOG_EMITTERS:
+        if (attr or resolved.rpartition(".")[2]) not in LOG_EMITTERS:
             return False
         if resolved.startswith("logging.") and resolved.count(".") == 1:
-            return True
+            return True  # `logging.info(...)`, `from logging import info` too
+        if attr is None:
+            return False
         receiver = node.func.value  # type: ignore[attr-defined]
         if isinstance(receiver, ast.Name):
             return self._kind(receiver.id) == LOGGER

@@ -214,12 +214,13 @@ def test_a_logged_record_shares_nothing_of_its_log_file_but_the_work_around_it_i
         "logging.basicConfig(filename='run.log', level=logging.INFO, format='%(message)s', force=True)\n"
         "log = logging.getLogger('agent')\nlog.info('loading')\n"
         "frame = pd.DataFrame({'v': range(5)})\nlog.info('rows %d', len(frame))\n"
+        "from logging import info\ninfo('done')\n"
     )
     batch = Batch()
     batch.add(code, name="a", isolated=True)
     batch.add(code, name="b", isolated=True)
     kinds = {n.step.source.split("(")[0]: n.kind for n in batch.graph().nodes if n.pipeline == 1}
-    assert kinds["log.info"] == "exec" and kinds["logging.basicConfig"] == "exec"
+    assert kinds["log.info"] == "exec" and kinds["logging.basicConfig"] == "exec" and kinds["info"] == "exec"
     assert kinds["log = logging.getLogger"] == "reuse" and kinds["frame = pd.DataFrame"] == "reuse"
 
 
