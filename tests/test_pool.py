@@ -159,3 +159,45 @@ def test_a_batch_teaches_the_server_what_its_candidates_imported(pool, monkeypat
     results = batch.run(jobs=1)
     assert results["lazy"].namespace["name"] == "chunk"
     assert results["later"].namespace["warm"] is True  # its worker was forked after the server learned
+
+
+_LOAD_EXT = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+from traitlets.config import Config
+
+cfg = Config()
+cfg.HistoryManager.enabled = False
+{config}
+shell = InteractiveShell.instance(config=cfg)
+import stratum_jupyter
+from stratum_jupyter.runtime import pool
+
+assert "pandas" not in sys.modules, "importing the package imports pandas"
+seen = {{}}
+
+class Watch:  # records whether a fork server was up when this process first imported pandas
+    def find_spec(self, name, path=None, target=None):
+        if name == "pandas" and "servers" not in seen:
+            seen["servers"] = {{t: s.imported for t, s in pool.get_pool().servers.items()}}
+
+sys.meta_path.insert(0, Watch())
+shell.run_cell("%load_ext stratum_jupyter", store_history=False)
+print(repr({{t: sorted(m) for t, m in seen["servers"].items()}}))
+"""
+
+
+@pytest.mark.parametrize("config, expected", [
+    ("", {1: ["numpy", "pandas", "sklearn"]}),  # one job per core: one thread per worker
+    ("cfg.StratumMagics.jobs = 1", {os.cpu_count() or 1: ["numpy", "pandas", "sklearn"]}),
+    ("cfg.StratumMagics.backend = 'threads'", {}),
+])
+def test_loading_the_extension_starts_the_fork_server_before_the_kernel_imports_pandas(config, expected):
+    # The server's imports (~1 s) then overlap the kernel's own and the first captures, instead
+    # of delaying the first run; a kernel configured for another backend starts none.
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _LOAD_EXT.format(config=config)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert ast.literal_eval(done.stdout.strip().splitlines()[-1]) == expected
