@@ -258,6 +258,7 @@ class Batch:
             cache_hits=execution.cache_hits,
             fold_fits=sum(1 for e in execution.fold_events if e.kind == "fit"),
             fold_reuses=sum(1 for e in execution.fold_events if e.kind == "reuse"),
+            fold_helped=sum(1 for e in execution.fold_events if e.kind == "helped"),
             fold_transform_reuses=sum(1 for e in execution.fold_events if e.kind == "transform-reuse"),
             memory_budget=budget,
         )
@@ -320,7 +321,7 @@ class Batch:
         self.prewarm(jobs)
         return Workers(
             pool=get_pool(), threads=threads_per_worker(jobs), modules=self._isolated_imports(),
-            memory_limit=memory_limit, sample_rows=self.sample_rows,
+            memory_limit=memory_limit, sample_rows=self.sample_rows, jobs=jobs,
         )
 
     def _step_cache(self, cache: bool | str | os.PathLike | None, size: str | int | None) -> StepCache | None:

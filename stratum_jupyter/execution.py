@@ -39,6 +39,7 @@ from .guard import Violation
 from .runtime import script_argv, script_namespace, script_sys_path
 from .memory import sizeof
 from .results import PipelineResult
+from .runtime.helpers import HelpDesk
 from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
 from .thread_state import ThreadState
 from .streams import StepOutput, capturing
@@ -134,6 +135,7 @@ class RemotePipeline:
         self.pipeline = pipeline
         self.sample_rows = sample_rows  # a smoke run: the worker cuts pandas readers to this many rows
         self.folds: str | None = None  # the run's fold store (see model_selection)
+        self.desk: HelpDesk | None = None  # where its searches post tasks for idle cores
         self.pool = pool
         self.threads = threads
         self.modules = modules
@@ -174,7 +176,8 @@ class RemotePipeline:
             self.busy = True
         try:
             reply = self._worker().request(
-                "step", memory_limit=self.memory_limit, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
+                "step", memory_limit=self.memory_limit, on_board=self.desk.board if self.desk is not None else None,
+                bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
                 outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
                 keep_only=keep_only, flags=node.future_flags, guard=sorted(node.guarded), node=node.id,
@@ -294,9 +297,15 @@ class Execution:
             if workers is not None and p.isolated else None
             for p in graph.pipelines
         ]
+        # Idle cores compute tasks a running search posted (fold_tasks.py); not on a sample (smoke).
+        self.desk = (
+            HelpDesk(workers.pool, workers.threads, workers.modules, workers.jobs, self.folds)
+            if workers is not None and self.folds is not None and workers.sample_rows is None else None
+        )
         for remote in self.remote:
             if remote is not None:
                 remote.folds = self.folds
+                remote.desk = self.desk
         # Outputs another process will bind are written when the step runs, before its pipeline
         # moves on and rebinds the names they refer to: outputs of remote steps with any
         # consumer, and of kernel steps with a remote consumer.
@@ -448,6 +457,15 @@ class Execution:
             self.keeping.shutdown(wait=True)
 
     def _execute(self, node: Node) -> Outcome:
+        if self.desk is None:
+            return self._execute_here_or_there(node)
+        self.desk.step_started()
+        try:
+            return self._execute_here_or_there(node)
+        finally:
+            self.desk.step_ended()
+
+    def _execute_here_or_there(self, node: Node) -> Outcome:
         if self.remote[node.pipeline] is not None:
             return self._execute_remote(node)
         pipeline = self.graph.pipelines[node.pipeline]
@@ -727,6 +745,8 @@ class Execution:
         for index, result in enumerate(self.results):
             if result.status == "pending":
                 self._finish(index, "cancelled", cause="run ended before this pipeline completed", final=True)
+        if self.desk is not None:
+            self.desk.close()
         for remote in self.remote:
             if remote is not None:
                 remote.close()
@@ -770,6 +790,7 @@ class Workers:
     modules: list[str]
     memory_limit: int | None
     sample_rows: int | None = None  # a smoke run (see smoke.py): pandas readers return this many rows
+    jobs: int = 1  # steps at once: cores a running search's tasks may borrow while fewer run (helpers.py)
 
 
 __all__ = ["Execution", "Outcome", "Workers"]

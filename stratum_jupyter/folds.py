@@ -181,8 +181,9 @@ def _feed_values(digest, values) -> None:
 
 @dataclass
 class FoldEvent:
-    """One fold node needed by one pipeline: ``fit`` (computed here) or ``reuse`` (loaded), and
-    ``transform`` / ``transform-reuse`` for a transform of a shared fit's state."""
+    """One fold node needed by one pipeline: ``fit`` (computed here) or ``reuse`` (loaded),
+    ``transform`` / ``transform-reuse`` for a transform of a shared fit's state, and ``helped``
+    for a search's task an idle worker computed ahead (:mod:`.fold_tasks`)."""
 
     key: str
     spec: str  # the estimator part of the key: same spec, different data = another fold
@@ -317,20 +318,30 @@ class FoldSharing:
     pipelines: list[str]
     transforms: int = 0
     transform_reuses: int = 0
+    helped: int = 0  # a search's tasks computed ahead by an idle worker
     verb: str = "fit+transform"
 
+    def shared(self) -> bool:
+        """Whether anyone's work served another here (worth a line in ``%stratum explain``)."""
+        return bool(self.reuses or self.transform_reuses or self.helped)
+
     def counts(self) -> str:
-        """``5 run, 15 reused; transform: 5 run, 15 reused``"""
-        text = f"{self.fits} run, {self.reuses} reused"
+        """``5 run, 15 reused; transform: 5 run, 15 reused`` (``6 computed ahead by an idle
+        worker`` for a search's tasks)"""
+        parts = [f"{self.fits} run, {self.reuses} reused"] if self.fits or self.reuses or not self.helped else []
         if self.transforms or self.transform_reuses:
-            text += f"; transform: {self.transforms} run, {self.transform_reuses} reused"
-        return text
+            parts.append(f"transform: {self.transforms} run, {self.transform_reuses} reused")
+        if self.helped:
+            parts.append(f"{self.helped} computed ahead by an idle worker")
+        return "; ".join(parts)
 
     def describe(self) -> str:
         """``ColumnTransformer(StandardScaler) fit+transform: 5 folds, shared by 4 candidates …``"""
         from .frontend import plural
 
         names = ", ".join(self.pipelines[:6]) + (", …" if len(self.pipelines) > 6 else "")
+        if self.helped and not (self.fits or self.reuses):  # one search's own tasks
+            return f"{self.label} {self.verb}: {plural(self.inputs, 'task')} of {names}: {self.counts()}"
         return (f"{self.label} {self.verb}: {plural(self.inputs, 'fold')}, shared by "
                 f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.counts()}")
 
@@ -339,17 +350,18 @@ def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharin
     """Events grouped by estimator spec, in order of first use, the specs whose work someone
     reused (a model each candidate fits alone is not worth a line); ``names`` maps the pipeline
     labels recorded (cell file names) to pipeline names."""
-    return [g for g in _by_spec(events, names).values() if g.reuses or g.transform_reuses]
+    return [g for g in _by_spec(events, names).values() if g.shared()]
 
 
 def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSharing]:
     groups: dict[str, FoldSharing] = {}
     keys: dict[str, set[str]] = {}
     order = {name: i for i, name in enumerate(names.values())}
-    counters = {"fit": "fits", "reuse": "reuses", "transform": "transforms", "transform-reuse": "transform_reuses"}
+    counters = {"fit": "fits", "reuse": "reuses", "transform": "transforms", "transform-reuse": "transform_reuses",
+                "helped": "helped"}
     for event in sorted(events, key=lambda e: order.get(names.get(e.pipeline, e.pipeline), len(order))):
         group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, [], verb=event.verb))
-        if event.kind in ("fit", "reuse"):
+        if event.kind in ("fit", "reuse", "helped"):
             keys.setdefault(event.spec, set()).add(event.key)
             group.inputs = len(keys[event.spec])
         setattr(group, counters[event.kind], getattr(group, counters[event.kind]) + 1)
@@ -374,7 +386,7 @@ def summarize_steps(events: list[FoldEvent], names: dict[str, str]) -> dict[int,
     lines: dict[int, list[str]] = {}
     for step, own in sorted(by_step.items()):
         for spec, group in _by_spec(own, names).items():
-            if not (run_wide[spec].reuses or run_wide[spec].transform_reuses):
+            if not run_wide[spec].shared():
                 continue  # as in summarize: work nobody reused is not worth a line
             text = f"{group.label} {group.verb}: {plural(group.inputs, 'fold')} here: {group.counts()}"
             if len(run_wide[spec].pipelines) > 1:

@@ -130,6 +130,9 @@ def ensure_installed() -> None:
     module is loaded, and the rows model selection splits off through :func:`_safe_split` once
     its module is. Cheap: called before every step."""
     _install_split()
+    from . import fold_tasks
+
+    fold_tasks.install()
     global _original
     module = sys.modules.get("sklearn.pipeline")
     current = getattr(module, "_fit_transform_one", None) if module is not None else None
@@ -164,6 +167,9 @@ def uninstall() -> None:
         validation = sys.modules.get("sklearn.model_selection._validation")
         if validation is not None and getattr(validation, "_safe_split", None) is _safe_split:
             validation._safe_split = _original_split
+        from . import fold_tasks
+
+        fold_tasks.uninstall()
         for (cls, name), original in _originals.items():
             setattr(cls, name, original)
         _originals.clear()
@@ -176,7 +182,7 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
     store, original = _store, _original or _own("sklearn.pipeline", "_fit_transform_one")
     if (
         store is None or getattr(_nested, "depth", 0) or message is not None
-        or any(params.values() if params else ()) or _errors_on_warnings()
+        or any(params.values() if params else ()) or errors_on_warnings()
     ):  # a step inside a step being computed (a Pipeline in a ColumnTransformer) goes with it
         return original(transformer, X, y, weight, message_clsname, message, params)
     try:
@@ -224,7 +230,7 @@ def _shared(
     def compute() -> tuple[object, bytes | None]:
         start = time.perf_counter()
         caught: list = []
-        rng_before = _global_rng_state()
+        rng_before = global_rng_state()
         try:
             with warnings.catch_warnings(record=True) as log:
                 warnings.simplefilter("always")
@@ -235,11 +241,11 @@ def _shared(
                     _nested.depth -= 1
                     caught = [(w.message, w.category, w.filename, w.lineno) for w in log]
         except BaseException:
-            _replay(caught)
+            replay(caught)
             raise
         seconds = time.perf_counter() - start
         computed.append((caught, seconds))
-        if not _same_rng_state(rng_before, _global_rng_state()):
+        if not same_rng_state(rng_before, global_rng_state()):
             return result, None  # it drew: every caller must draw too (see the module docstring)
         payload, data = pack(result), None
         if payload is not None:
@@ -257,21 +263,21 @@ def _shared(
     result, data = store.get_or_compute(key, compute, group)
     if data is None:
         caught, seconds = computed[0]
-        _replay(caught)
+        replay(caught)
         return result, None, seconds
     payload, caught = transfer.loads(data, refs)
-    _replay(caught)
+    replay(caught)
     return None, payload, time.perf_counter() - start
 
 
-def _global_rng_state() -> tuple:
+def global_rng_state() -> tuple:
     """numpy's and ``random``'s global generator states (what ``random_state=None`` draws from)."""
     from .runtime.worker import rng_state  # (the worker imports this module)
 
     return rng_state()
 
 
-def _same_rng_state(before: tuple, after: tuple) -> bool:
+def same_rng_state(before: tuple, after: tuple) -> bool:
     (kind, keys, pos, gauss, cached), python = before
     (kind2, keys2, pos2, gauss2, cached2), python2 = after
     return (kind, pos, gauss, cached) == (kind2, pos2, gauss2, cached2) and np.array_equal(keys, keys2) and python == python2
@@ -325,7 +331,7 @@ def _transform(original, transformer, X, args: tuple, kwargs: dict):
     shared fit's state unchanged (see :func:`_remember_fitted`)."""
     store = _store
     entry = _fitted.get(transformer) if store is not None else None
-    if entry is None or args or kwargs or getattr(_nested, "depth", 0) or _errors_on_warnings():
+    if entry is None or args or kwargs or getattr(_nested, "depth", 0) or errors_on_warnings():
         return original(transformer, X, *args, **kwargs)
     fit_key, spec, label, state = entry
     current = _attributes(transformer)
@@ -363,7 +369,7 @@ def _fit(original, estimator, X, args: tuple, kwargs: dict):
     """``estimator.fit(X, y)``, shared through the fold store when its spec and data determine
     the result (:func:`_estimator_spec`); the caller's own object gets the fitted state."""
     store = _store
-    if store is None or len(args) > 1 or kwargs or getattr(_nested, "depth", 0) or _errors_on_warnings():
+    if store is None or len(args) > 1 or kwargs or getattr(_nested, "depth", 0) or errors_on_warnings():
         return original(estimator, X, *args, **kwargs)
     y = args[0] if args else None
     try:
@@ -399,7 +405,7 @@ def _digest(value: object) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()[:40]
 
 
-def _errors_on_warnings() -> bool:
+def errors_on_warnings() -> bool:
     """A filter turning warnings into errors would stop the fit midway: not reproducible. (Not
     numpy's ComplexWarning, which scikit-learn's input validation turns into an error for a
     moment: with steps on threads, another thread's filters are seen too.)"""
@@ -511,15 +517,7 @@ def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
     classes: list[str] = []
     for name in sorted(params):
         value = params[name]
-        leaf = name.rsplit("__", 1)[-1]
-        if leaf == "random_state" and not isinstance(value, (int, np.integer, type(None))):
-            raise _Unsafe("random_state is a RandomState")  # its state lives on in the caller's object
-        if leaf == "n_jobs" and value not in (None, 1):
-            raise _Unsafe("n_jobs")
-        if leaf in ("verbose", "warm_start") and value:
-            raise _Unsafe(leaf)
-        if leaf in ("copy", "copy_X") and value is False:
-            raise _Unsafe(f"{leaf}=False: the fit may write into the caller's data")
+        _check_parameter(name.rsplit("__", 1)[-1], value)
         parts.append(f"{name}={_describe(value, 0)}")
     for value in params.values():  # nested estimators, in the order the transformer lists them
         if hasattr(value, "get_params") and hasattr(value, "fit"):
@@ -530,6 +528,58 @@ def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
     parts.append(f"config={_describe(get_config(), 0)}")
     label = cls.__name__ + (f"({', '.join(dict.fromkeys(classes))})" if classes else "")
     return "\n".join(parts), label, _parameter_objects(transformer, names)
+
+
+def _check_parameter(leaf: str, value: object) -> None:
+    """Raise _Unsafe for a parameter (``leaf``: its name in its own estimator) under which a fit
+    is not a function of the estimator's spec and its data."""
+    if leaf == "random_state" and not isinstance(value, (int, np.integer, type(None))):
+        raise _Unsafe("random_state is a RandomState")  # its state lives on in the caller's object
+    if leaf == "n_jobs" and value not in (None, 1):
+        raise _Unsafe("n_jobs")
+    if leaf in ("verbose", "warm_start") and value:
+        raise _Unsafe(leaf)
+    if leaf in ("copy", "copy_X") and value is False:
+        raise _Unsafe(f"{leaf}=False: the fit may write into the caller's data")
+    if leaf == "memory" and value is not None:
+        raise _Unsafe("a Pipeline's memory writes files")
+
+
+def check_movable(estimator) -> None:
+    """Raise _Unsafe unless fitting and scoring a clone of ``estimator`` (a Pipeline or any of
+    scikit-learn's estimators) in another process gives what it gives here: scikit-learn's
+    classes throughout, every parameter under the rules of the fold keys (see :mod:`.fold_tasks`)."""
+    _check_class(type(estimator), unit=False)
+    for name, value in estimator.get_params(deep=True).items():
+        check_movable_value(value, name.rsplit("__", 1)[-1])
+
+
+def check_movable_value(value: object, leaf: str = "") -> None:
+    """Raise _Unsafe unless ``value`` (a parameter named ``leaf``, or a grid point's value) is
+    plain data, a library function or one of scikit-learn's estimators."""
+    _check_parameter(leaf, value)
+    if hasattr(value, "get_params") and hasattr(value, "fit"):
+        check_movable(value)
+    else:
+        _describe(value, 0)
+
+
+def check_scorer(scorer) -> None:
+    """Raise _Unsafe unless ``scorer`` is one of scikit-learn's scorers of its own metrics (a
+    function of the user's own may print or write)."""
+    if not type(scorer).__module__.startswith("sklearn."):
+        raise _Unsafe(f"scorer {type(scorer).__qualname__}")
+    for inner in (getattr(scorer, "_scorers", None) or {}).values():  # several metrics at once
+        check_scorer(inner)
+    function = getattr(scorer, "_score_func", None)
+    if function is not None:
+        _describe(function, 0)
+    _describe(dict(getattr(scorer, "_kwargs", None) or {}), 0)
+
+
+def nested() -> bool:
+    """Whether this thread computes a shared fit now (work inside it goes with it)."""
+    return bool(getattr(_nested, "depth", 0))
 
 
 def _check_class(cls: type, unit: bool) -> None:
@@ -616,7 +666,7 @@ def _set_fitted_state(transformer, state: Mapping[str, object]) -> None:
 
 
 # -- warnings ----------------------------------------------------------------------------------
-def _replay(caught: list) -> None:
+def replay(caught: list) -> None:
     """Raise recorded warnings again, from where they came from, through the current filters and
     the registry of the module that raised them (so "default" shows each once, as it would)."""
     for message, category, filename, lineno in caught:
@@ -640,4 +690,8 @@ def _module_of(filename: str) -> types.ModuleType | None:
     return _module_by_file[filename]
 
 
-__all__ = ["activate", "active_store", "before_step", "ensure_installed", "spec_id", "uninstall"]
+__all__ = [
+    "activate", "active_store", "before_step", "check_movable", "check_movable_value", "check_scorer",
+    "ensure_installed", "errors_on_warnings", "global_rng_state", "nested", "replay", "same_rng_state", "spec_id",
+    "uninstall",
+]

@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Pipe
 from pathlib import Path
@@ -156,8 +157,13 @@ class WorkerProcess:
         except (OSError, ValueError) as error:  # broken pipe: it died
             raise WorkerDied(self.death()) from error
 
-    def request(self, kind: str, memory_limit: int | None = None, **payload) -> dict:
+    def request(
+        self, kind: str, memory_limit: int | None = None, on_board: Callable[[str, bool], object] | None = None,
+        **payload,
+    ) -> dict:
         """Send a request and wait for its reply, watching the worker's memory meanwhile.
+        Notices the worker sends meanwhile: its step waits for another worker's fold (the
+        runtime lends its place), or its search posted or closed a board of tasks (``on_board``).
 
         Interruptible: the runtime injects TimeoutError / KeyboardInterrupt into the waiting
         thread when it gives up on the step; the worker is then ended, with whatever it runs.
@@ -171,9 +177,12 @@ class WorkerProcess:
                         self.kill()
                         raise WorkerDied(f"worker exceeded the memory budget ({limit / 2**20:.0f} MB) and was ended")
                 reply = self.connection.recv()
-                if not (isinstance(reply, tuple) and reply[:1] == ("waiting",)):
+                if not isinstance(reply, tuple):
                     return reply
-                lend_here(reply[1])  # the worker's step waits for another worker's fold (or goes on)
+                if reply[0] == "waiting":
+                    lend_here(reply[1])  # the worker's step waits for another worker's fold (or goes on)
+                elif on_board is not None:
+                    on_board(reply[1], reply[2])
         except TimeoutError:  # injected by the runtime (and an OSError: caught before those)
             self.kill()
             raise

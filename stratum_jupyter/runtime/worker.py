@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 
-from .. import effects, folds, isolation, model_selection, process_state, smoke, transfer
+from .. import effects, fold_tasks, folds, isolation, model_selection, process_state, smoke, transfer
 from . import script_namespace
 from ..transfer import bind_published, publish
 from ..capture import compile_step
@@ -63,6 +63,7 @@ class Worker:
         self.connection = connection
         self.sending = threading.Lock()  # replies, and notices sent while a step runs
         folds.wait_notice = self.notify_waiting
+        fold_tasks.post_notice = self.notify_board
         self.namespace: dict = {}
         self.reported = set(sys.modules)  # modules the fork server has (or was told about)
         self.found: dict = {}  # the process settings the current pipeline started with
@@ -102,6 +103,30 @@ class Worker:
         its runtime lends the step's place meanwhile (:data:`.folds.wait_notice`)."""
         with self.sending:
             self.connection.send(("waiting", waiting))
+
+    def notify_board(self, board: str, posted: bool) -> None:
+        """Tell the kernel a search posted tasks an idle worker may compute ahead (or is past
+        them): :mod:`.fold_tasks`, :class:`.helpers.HelpDesk`."""
+        with self.sending:
+            self.connection.send(("board", board, posted))
+
+    def on_help(self, board: str, folds_directory: str, cwd: str, path: list[str]) -> dict:
+        """Compute tasks of ``board`` ahead of its search until none is left or the kernel
+        sends ``stop`` (its core is needed for a step)."""
+        model_selection.activate(folds_directory)
+        os.chdir(cwd)
+        sys.path[:] = path
+        stopped = []
+
+        def stop() -> bool:
+            if not stopped and self.connection.poll(0):
+                stopped.append(self.connection.recv())
+            return bool(stopped)
+
+        return {"computed": fold_tasks.help_board(board, stop), "stopped": bool(stopped)}
+
+    def on_stop(self) -> None:
+        """A ``stop`` that reached a helper after it finished: nothing to stop."""
 
     def _bind(self, bindings: list[dict]) -> None:
         for item in bindings:

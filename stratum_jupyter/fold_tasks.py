@@ -1,0 +1,288 @@
+"""Model-selection tasks computed ahead by idle workers (fold-level work stealing).
+
+A search — ``GridSearchCV``/``RandomizedSearchCV(...).fit``, ``cross_validate`` and what is built
+on it — runs its (candidate, fold) tasks, scikit-learn's ``_fit_and_score``, one after another
+when its ``n_jobs`` is None or 1, as agents write it. Often one such search runs alone at the end
+of a batch while the other cores idle. So, in a worker process, a search whose remaining tasks
+are worth it posts them on a *board* in the run's fold store and tells the kernel
+(:data:`post_notice`); when a core is free, the kernel has an idle worker compute them from the
+last backwards (:func:`help_board`, :mod:`.runtime.helpers`) while the search goes on from the
+first. Each task is done once, by whoever claims it first (an exclusive file); the search takes a
+helper's result — its scores and timings, and the warnings it raised, raised again here —
+instead of computing it.
+
+Exact by construction: a helper runs the very call the search would make (the same arguments,
+pickled, under the same scikit-learn configuration), and its result is used only when that call
+is a function of its arguments: scikit-learn's own estimators and scorers under the rules of the
+fold keys (:mod:`.model_selection`), no draw from the global RNGs, nothing printed, no fit error,
+no callbacks, verbosity or returned estimators. Otherwise the search computes the task itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import inspect
+import io
+import itertools
+import os
+import pickle
+import sys
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from . import folds, model_selection
+
+#: A search posts its remaining tasks when they would take at least this long (judged by its
+#: first task): a helper needs ~0.1 s to start (fork, first calls) and the board costs a pickle.
+POST_AFTER_SECONDS = 0.3
+
+#: Set in a worker process: tells the kernel a board was posted (True) or closed (False). None
+#: elsewhere (threads, the kernel itself): nobody could help there, nothing is posted.
+post_notice: Callable[[str, bool], object] | None = None
+
+_lock = threading.Lock()
+_original_call = None  # sklearn.utils.parallel.Parallel.__call__
+
+
+def install() -> None:
+    """Route ``sklearn.utils.parallel.Parallel.__call__`` through :func:`_parallel_call` once
+    scikit-learn has loaded it. Cheap: called before every step."""
+    global _original_call
+    cls = getattr(sys.modules.get("sklearn.utils.parallel"), "Parallel", None)
+    current = getattr(cls, "__dict__", {}).get("__call__")
+    if current is None or current is _parallel_call or _original_call not in (None, current):
+        return
+    with _lock:
+        if cls.__dict__.get("__call__") is current:
+            _original_call = current
+            cls.__call__ = _parallel_call
+
+
+def uninstall() -> None:
+    """Give scikit-learn its own ``Parallel.__call__`` back."""
+    cls = getattr(sys.modules.get("sklearn.utils.parallel"), "Parallel", None)
+    with _lock:
+        if cls is not None and cls.__dict__.get("__call__") is _parallel_call:
+            cls.__call__ = _original_call
+
+
+def _parallel_call(self, iterable):
+    original = _original_call
+    store = model_selection.active_store()
+    if post_notice is None or store is None or model_selection.nested() or not _sequential(self):
+        return original(self, iterable)
+    items = iter(iterable)
+    first = next(items, None)
+    if first is None or _task_function(first) is None:
+        return original(self, itertools.chain([] if first is None else [first], items))
+    tasks = [first, *items]
+    function = _task_function(first)
+    if len(tasks) < 3 or model_selection.errors_on_warnings() or not all(_movable(function, t) for t in tasks):
+        return original(self, tasks)
+    board = Board.create(store, function, tasks)
+    try:
+        return original(self, [(type(wrapper)(functools.partial(board.run, i)), args, kwargs)
+                               for i, (wrapper, args, kwargs) in enumerate(tasks)])
+    finally:
+        board.close()
+
+
+def _sequential(parallel) -> bool:
+    try:
+        return parallel._effective_n_jobs() == 1
+    except Exception:  # noqa: BLE001 - another joblib: leave it alone
+        return False
+
+
+def _task_function(item) -> Callable | None:
+    """scikit-learn's ``_fit_and_score`` if ``item`` (a delayed call) is one of its tasks."""
+    try:
+        wrapper, _args, _kwargs = item
+    except (TypeError, ValueError):
+        return None
+    function = getattr(wrapper, "function", None)
+    validation = sys.modules.get("sklearn.model_selection._validation")
+    return function if function is not None and function is getattr(validation, "_fit_and_score", None) else None
+
+
+def _movable(function: Callable, item) -> bool:
+    """Whether the task's result is a function of its arguments alone, computed anywhere."""
+    _wrapper, args, kwargs = item
+    try:
+        bound = inspect.signature(function).bind(*args, **kwargs).arguments
+        if bound.get("verbose") or bound.get("return_estimator") or bound.get("fit_params") or bound.get("score_params"):
+            return False
+        if getattr(bound.get("callback_ctx"), "_callbacks", None):  # scikit-learn ≥ 1.9: a context always comes
+            return False
+        model_selection.check_movable(bound["estimator"])
+        for value in (bound.get("parameters") or {}).values():
+            model_selection.check_movable_value(value)
+        model_selection.check_scorer(bound["scorer"])
+        return True
+    except Exception:  # noqa: BLE001 - _Unsafe, or a signature of another version
+        return False
+
+
+class Board:
+    """The remaining tasks of one search, in the fold store: ``NAME.tasks`` (pickled, for
+    helpers), and per task ``NAME-I.claim`` (who does it), ``NAME-I.lock`` (held while a helper
+    computes it) and ``NAME-I.result``; ``NAME.closed`` once the search is past its tasks."""
+
+    def __init__(self, directory: Path, name: str, function: Callable, tasks: list) -> None:
+        self.directory = directory
+        self.name = name
+        self.function = function
+        self.tasks = tasks
+        self.posted = False
+        self.store = model_selection.active_store()
+
+    @classmethod
+    def create(cls, store, function: Callable, tasks: list) -> "Board":
+        return cls(Path(store.directory), f"board-{uuid.uuid4().hex[:12]}", function, tasks)
+
+    def path(self, suffix: str, index: int | None = None) -> Path:
+        return self.directory / (f"{self.name}{'' if index is None else f'-{index}'}.{suffix}")
+
+    def run(self, index: int, *args, **kwargs):
+        """Task ``index`` as the search runs it: computed here, or taken from a helper."""
+        if not self.posted:
+            start = time.perf_counter()
+            result = self.function(*args, **kwargs)
+            if (time.perf_counter() - start) * (len(self.tasks) - index - 1) >= POST_AFTER_SECONDS:
+                self._post(index + 1)
+            return result
+        if self._claim(index):
+            return self.function(*args, **kwargs)
+        taken = self._wait(index)
+        if taken is None:  # the helper gave up on it (or died): compute it here
+            return self.function(*args, **kwargs)
+        result, caught = taken
+        model_selection.replay(caught)
+        store = self.store
+        if store is not None:
+            store.record_event(f"{self.name}-{index}", self.name, _label(args[0] if args else kwargs.get("estimator")),
+                               "helped", 0.0, TASK)
+        return result
+
+    def _post(self, start: int) -> None:
+        """Post tasks ``start``… for helpers (nothing happens when they cannot be pickled)."""
+        from sklearn import get_config
+
+        try:
+            data = pickle.dumps((self.function, get_config(), start, [(a, k) for _, a, k in self.tasks[start:]],
+                                 self.store.pipeline, self.store.step), protocol=5)
+        except Exception:  # noqa: BLE001 - data that cannot travel: the search goes on alone
+            return
+        temporary = self.path("tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, self.path("tasks"))
+        self.posted = True
+        post_notice(str(self.path("tasks")), True)
+
+    def _claim(self, index: int) -> bool:
+        try:
+            os.close(os.open(self.path("claim", index), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            return True
+        except FileExistsError:
+            return False
+
+    def _wait(self, index: int) -> tuple | None:
+        """The helper's (result, warnings) for a task it claimed, once it let go of it."""
+        with open(self.path("lock", index), "a+b") as handle:
+            if not _try_lock(handle):
+                folds.wait_notice(True)  # the runtime lends this step's place meanwhile
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                finally:
+                    folds.wait_notice(False)
+        try:
+            return pickle.loads(self.path("result", index).read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError):
+            return None
+
+    def close(self) -> None:
+        if self.posted:
+            self.path("closed").touch()
+            post_notice(str(self.path("tasks")), False)
+
+
+#: What a task does, for ``%stratum explain``.
+TASK = "fit+score"
+
+
+def _label(estimator) -> str:
+    model = estimator
+    while type(model).__name__ == "Pipeline" and getattr(model, "steps", None):
+        model = model.steps[-1][1]
+    return f"{type(estimator).__name__}({type(model).__name__})" if model is not estimator else type(model).__name__
+
+
+def _try_lock(handle) -> bool:
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def help_board(path: str, stop: Callable[[], bool]) -> int:
+    """Compute the tasks of the board at ``path`` nobody claimed, from the last backwards, until
+    none is left, the board closes or ``stop()``; returns how many were computed. Runs in a
+    worker process whose fold store is the board's."""
+    from sklearn import config_context
+
+    board_file = Path(path)
+    name = board_file.name[: -len(".tasks")]
+    directory = board_file.parent
+    function, config, start, tasks, pipeline, step = pickle.loads(board_file.read_bytes())
+    board = Board(directory, name, function, [])
+    computed = 0
+    for offset in range(len(tasks) - 1, -1, -1):
+        if stop() or board.path("closed").exists():
+            break
+        index = start + offset
+        with open(board.path("lock", index), "a+b") as handle:
+            if not _try_lock(handle) or not board._claim(index):
+                continue  # the search (or another helper) has it
+            args, kwargs = tasks[offset]
+            model_selection.before_step(pipeline, step)
+            outcome = _compute(function, config, config_context, args, kwargs)
+            if outcome is not None:
+                temporary = board.path("tmp", index)
+                temporary.write_bytes(outcome)
+                os.replace(temporary, board.path("result", index))
+                computed += 1
+            # unlocked when the file closes: the search, waiting on the lock, reads the result
+    return computed
+
+
+def _compute(function: Callable, config: dict, config_context, args: tuple, kwargs: dict) -> bytes | None:
+    """The pickled (result, warnings) of one task, or None when the search must compute it
+    itself: it failed, drew from the global RNGs, printed, or its fit failed."""
+    rng_before = model_selection.global_rng_state()
+    printed = io.StringIO()
+    try:
+        with warnings.catch_warnings(record=True) as log, contextlib.redirect_stdout(printed), \
+                contextlib.redirect_stderr(printed), config_context(**config):
+            warnings.simplefilter("always")
+            result = function(*args, **kwargs)
+    except BaseException:  # noqa: BLE001 - the search raises it itself, as it would
+        return None
+    caught = [(w.message, w.category, w.filename, w.lineno) for w in log]
+    if printed.getvalue() or not model_selection.same_rng_state(rng_before, model_selection.global_rng_state()):
+        return None
+    if not isinstance(result, dict) or result.get("fit_error") is not None:
+        return None
+    try:
+        return pickle.dumps((result, caught), protocol=5)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+__all__ = ["Board", "POST_AFTER_SECONDS", "TASK", "help_board", "install", "uninstall"]

@@ -1,0 +1,131 @@
+"""The kernel's side of fold-level work stealing: idle cores compute posted search tasks ahead.
+
+A search running in a worker posts the tasks it has not reached yet (:mod:`..fold_tasks`) and
+its worker tells the kernel. While fewer steps run than the run has jobs — the batch's last
+search running alone, say — the :class:`HelpDesk` has an extra worker compute the tasks of the
+oldest open board from the last backwards; when a step needs the core again, the helper is told
+to stop after its current task. Helpers are forked for the job and end with it (their process
+never serves a pipeline); nothing of them outlives the run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+from .pool import WorkerDied, WorkerPool, WorkerProcess
+
+#: A freed core is offered to a helper only after this long without a step taking it: the runtime
+#: dispatches the next step of a pipeline within milliseconds, and a helper that must stop at
+#: once has started for nothing.
+SETTLE_SECONDS = 0.05
+
+
+class HelpDesk:
+    """Open boards of one run and the helpers working on them."""
+
+    def __init__(self, pool: WorkerPool, threads: int, modules: list[str], jobs: int, folds: str) -> None:
+        self.pool = pool
+        self.threads = threads
+        self.modules = modules
+        self.jobs = jobs
+        self.folds = folds
+        self.lock = threading.Lock()
+        self.boards: list[str] = []  # open, oldest first
+        self.running = 0  # steps executing now
+        self.helpers: dict[str, WorkerProcess | None] = {}  # board → its helper (None: starting)
+        self.threads_started: list[threading.Thread] = []
+        self.closed = False
+        self.timer: threading.Timer | None = None
+
+    # -- what the run tells the desk --------------------------------------------------------
+    def board(self, path: str, posted: bool) -> None:
+        """A search posted (or is past) the board at ``path``."""
+        with self.lock:
+            if posted and path not in self.boards:
+                self.boards.append(path)
+            elif not posted and path in self.boards:
+                self.boards.remove(path)
+        self._settle()
+
+    def step_started(self) -> None:
+        with self.lock:
+            self.running += 1
+            excess = self.running + len(self.helpers) - self.jobs
+            busy = [w for w in self.helpers.values() if w is not None]
+        for worker in busy[:max(excess, 0)]:
+            _stop(worker)
+
+    def step_ended(self) -> None:
+        with self.lock:
+            self.running -= 1
+        self._settle()
+
+    def close(self) -> None:
+        """End every helper now (the run is over)."""
+        with self.lock:
+            self.closed = True
+            workers = [w for w in self.helpers.values() if w is not None]
+            timer = self.timer
+        if timer is not None:
+            timer.cancel()
+        for worker in workers:
+            worker.kill()
+        for thread in self.threads_started:
+            thread.join(timeout=5)
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _settle(self) -> None:
+        with self.lock:
+            if self.closed or self.timer is not None:
+                return
+            self.timer = threading.Timer(SETTLE_SECONDS, self._staff)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def _staff(self) -> None:
+        """Start a helper for the oldest open board without one, while a core is free."""
+        with self.lock:
+            self.timer = None
+            if self.closed or self.running + len(self.helpers) >= self.jobs:
+                return
+            board = next((b for b in self.boards if b not in self.helpers), None)
+            if board is None:
+                return
+            self.helpers[board] = None
+            thread = threading.Thread(target=self._help, args=(board,), name="stratum-helper", daemon=True)
+            self.threads_started.append(thread)
+        thread.start()
+
+    def _help(self, board: str) -> None:
+        worker, stopped = None, False
+        try:
+            worker = self.pool.acquire(self.threads, self.modules)
+            with self.lock:
+                if self.closed:
+                    return
+                self.helpers[board] = worker
+            reply = worker.request("help", board=board, folds_directory=self.folds, cwd=os.getcwd(), path=list(sys.path))
+            stopped = reply["stopped"]
+        except (WorkerDied, OSError, EOFError):
+            pass  # the search computes what the helper did not
+        finally:
+            if worker is not None:
+                self.pool.release(worker, reuse=False)
+            with self.lock:
+                self.helpers.pop(board, None)
+                if not stopped and board in self.boards:  # nothing left to claim: done with it
+                    self.boards.remove(board)
+        self._settle()
+
+
+def _stop(worker: WorkerProcess) -> None:
+    """Ask a helper to stop after its current task (it polls between tasks)."""
+    try:
+        worker.send("stop")
+    except WorkerDied:
+        pass
+
+
+__all__ = ["HelpDesk", "SETTLE_SECONDS"]

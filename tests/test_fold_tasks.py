@@ -1,0 +1,117 @@
+"""Fold-level work stealing (issue 10): a search running alone posts the tasks it has not reached,
+an idle worker computes them from the last backwards, and the search takes those results —
+equal to scikit-learn's own (every bound name but timings, printed output, warnings), and only
+for tasks whose result is a function of their arguments."""
+
+from __future__ import annotations
+
+import pytest
+
+from stratum_jupyter import Batch, model_selection
+from stratum_jupyter.compare import first_difference
+from stratum_jupyter.verify import run_plain
+
+SEARCH = """\
+import warnings
+import numpy as np
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import make_scorer
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+X, y = make_classification(n_samples=2000, n_features=20, random_state=0)
+np.random.seed(0)
+pipe = Pipeline([("scale", StandardScaler()), ("model", MODEL)])
+search = GridSearchCV(pipe, GRID, cv=KFold(4, shuffle=True, random_state=0), scoring=SCORING)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    search.fit(X, y)
+warned = sorted({(type(w.message).__name__, str(w.message)[:40]) for w in caught})
+n_warned = len(caught)
+results = {k: v for k, v in search.cv_results_.items() if "time" not in k}
+best = (search.best_params_, search.best_score_, search.best_estimator_.predict_proba(X[:50]))
+after = np.random.rand()
+print(f"best {search.best_score_:.6f}")
+"""
+
+RF = "RandomForestClassifier(n_estimators=40, random_state=0)"
+DEPTHS = '{"model__max_depth": [3, 5, 7, 9]}'
+
+
+def search(model: str = RF, grid: str = DEPTHS, scoring: str = '"roc_auc"', before: str = "") -> str:
+    return before + SEARCH.replace("MODEL", model).replace("GRID", grid).replace("SCORING", scoring)
+
+
+def run_alone(code: str, backend: str = "processes"):
+    """The search as the only pipeline of a two-job batch (a core idles beside it), checked equal
+    to plain execution in every bound name, printed output and status."""
+    expected = run_plain(code, "lone")
+    batch = Batch()
+    batch.add(code, name="lone", isolated=True)
+    result = batch.run(jobs=2, backend=backend)
+    got = result["lone"]
+    assert got.status == expected.status == "ok", (got.error, expected.error)
+    assert first_difference(expected.namespace, got.namespace) is None, first_difference(expected.namespace, got.namespace)
+    assert got.stdout == expected.stdout
+    result.batch = batch
+    return result
+
+
+def test_an_idle_worker_computes_a_lone_searchs_tasks_ahead_and_every_result_equals_scikit_learns():
+    result = run_alone(search())
+    assert result.stats["fold_helped"] >= 1
+    lines = [s.describe() for s in result.batch.fold_sharing]
+    assert any("fit+score" in line and "computed ahead by an idle worker" in line for line in lines), lines
+
+
+def test_the_warnings_of_helped_tasks_are_raised_in_the_search():
+    # A ConvergenceWarning per fit: the helper records those of its tasks, the search raises
+    # them again when it takes the results (counted and compared by the cell itself).
+    result = run_alone(search(model="MLPClassifier(hidden_layer_sizes=(40,), max_iter=15, random_state=0)",
+                              grid='{"model__alpha": [1e-4, 1e-3, 1e-2, 1e-1]}'))
+    assert result.stats["fold_helped"] >= 1
+    assert result["lone"].namespace["n_warned"] == 17  # 4 grid points x 4 folds and the refit, no more
+
+
+def test_a_search_drawing_from_the_global_rng_is_never_helped():
+    # random_state=None: every fit draws its seed from numpy's global RNG, whose state a helper
+    # does not share: the search computes every task itself (and `after` matches plain).
+    result = run_alone(search(model="RandomForestClassifier(n_estimators=40)"))
+    assert result.stats["fold_helped"] == 0
+
+
+def test_a_scorer_of_the_users_own_is_never_helped():
+    before = "def balanced(y_true, y_pred):\n    return float((y_true == y_pred).mean())\n\n"
+    result = run_alone(search(scoring="make_scorer(balanced)", before=before))
+    assert result.stats["fold_helped"] == 0
+
+
+def test_with_threads_nothing_is_posted_and_results_are_equal():
+    result = run_alone(search(), backend="threads")
+    assert result.stats["fold_helped"] == 0
+
+
+@pytest.mark.parametrize("estimator, movable", [
+    ("Pipeline([('s', StandardScaler()), ('m', RandomForestClassifier(random_state=0))])", True),
+    ("Pipeline([('s', StandardScaler()), ('m', RandomForestClassifier(random_state=0, n_jobs=2))])", False),
+    ("Pipeline([('f', FunctionTransformer(np.log1p)), ('m', LogisticRegression())])", False),
+    ("Pipeline([('s', StandardScaler()), ('m', LogisticRegression())], memory='cache')", False),
+    ("RandomForestClassifier(random_state=np.random.RandomState(0))", False),
+    ("LogisticRegression(verbose=1)", False),
+])
+def test_what_may_be_computed_by_another_process(estimator: str, movable: bool):
+    import numpy as np  # noqa: F401 - used by the expressions
+    from sklearn.ensemble import RandomForestClassifier  # noqa: F401
+    from sklearn.linear_model import LogisticRegression  # noqa: F401
+    from sklearn.pipeline import Pipeline  # noqa: F401
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler  # noqa: F401
+
+    try:
+        model_selection.check_movable(eval(estimator))  # noqa: S307 - the parametrized expressions above
+        found = True
+    except model_selection._Unsafe:
+        found = False
+    assert found is movable
