@@ -40,7 +40,7 @@ from .runtime import script_argv, script_namespace, script_sys_path
 from .memory import sizeof
 from .results import PipelineResult
 from .runtime.helpers import HelpDesk
-from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess
+from .runtime.pool import WorkerDied, WorkerPool, WorkerProcess, wait_for_imports
 from .thread_state import ThreadState
 from .streams import StepOutput, capturing
 
@@ -266,6 +266,7 @@ class Execution:
         self.kernel_flags = kernel_flags
         self.written_back: set[int] = set()  # isolated pipelines whose names reached the kernel during the run
         self.unloaded: set[int] = set()  # isolated pipelines collected, their names not unpickled yet
+        self.unpickling = threading.Lock()
         self.listeners = listeners or []
         self.lock = threading.Lock()
         kernel = Lineage(kernel_namespace)
@@ -297,9 +298,12 @@ class Execution:
             if workers is not None and p.isolated else None
             for p in graph.pipelines
         ]
-        # Idle cores compute tasks a running search posted (fold_tasks.py); not on a sample (smoke).
+        # Idle cores compute tasks a running search posted (fold_tasks.py), or the kernel unpickles
+        # the names of finished pipelines — only when no step runs here (its imports and ours could
+        # meet half-done). Not on a sample (smoke).
         self.desk = (
-            HelpDesk(workers.pool, workers.threads, workers.modules, workers.jobs, self.folds)
+            HelpDesk(workers.pool, workers.threads, workers.modules, workers.jobs, self.folds,
+                     idle=self._load_one if all(p.isolated for p in graph.pipelines) else lambda: False)
             if workers is not None and self.folds is not None and workers.sample_rows is None else None
         )
         for remote in self.remote:
@@ -642,8 +646,10 @@ class Execution:
             result.status = status
             result.error = error
             result.cause = cause
-            if remote is not None:  # its names come with :meth:`_load`, when the run is over
+            if remote is not None:  # its names come with :meth:`_load`, on a free core or when the run is over
                 self.unloaded.add(index)
+                if self.desk is not None:
+                    self.desk.nudge()
             else:
                 names = self.bound[index] if not self.graph.pipelines[index].isolated else _own_names(namespace)
                 result.namespace = {n: namespace[n] for n in sorted(names) if n in namespace}
@@ -659,10 +665,21 @@ class Execution:
             if index not in self.unloaded:
                 return
             self.unloaded.discard(index)
-        namespace, untransferable = self.remote[index].namespace()  # type: ignore[union-attr]
+        with self.unpickling:  # one at a time: two threads importing what they unpickle could meet half-done
+            namespace, untransferable = self.remote[index].namespace()  # type: ignore[union-attr]
         result = self.results[index]
         result.namespace = {n: namespace[n] for n in sorted(_own_names(namespace))}
         result.untransferable = untransferable
+
+    def _load_one(self) -> bool:
+        """Unpickle one finished pipeline's names ahead of the run's end (a core is free);
+        whether there was one."""
+        with self.lock:
+            index = min(self.unloaded, default=None)
+        if index is None or not wait_for_imports(0):
+            return False
+        self._load(index)
+        return True
 
     def _write_back_isolated(self, index: int) -> None:
         """Make an isolated cell's names visible to the kernel cells captured after it."""

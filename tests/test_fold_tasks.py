@@ -1,7 +1,8 @@
-"""Fold-level work stealing (issue 10): a search running alone posts the tasks it has not reached,
-an idle worker computes them from the last backwards, and the search takes those results —
-equal to scikit-learn's own (every bound name but timings, printed output, warnings), and only
-for tasks whose result is a function of their arguments."""
+"""Free cores during a run (issue 10). Fold-level work stealing: a search running alone posts the
+tasks it has not reached, an idle worker computes them from the last backwards, and the search
+takes those results — equal to scikit-learn's own (every bound name but timings, printed output,
+warnings), and only for tasks whose result is a function of their arguments. And the kernel
+unpickles finished pipelines' names on a free core rather than after the last step."""
 
 from __future__ import annotations
 
@@ -115,3 +116,32 @@ def test_what_may_be_computed_by_another_process(estimator: str, movable: bool):
     except model_selection._Unsafe:
         found = False
     assert found is movable
+
+
+def test_a_finished_pipelines_names_are_unpickled_on_a_free_core_before_the_run_ends(monkeypatch):
+    # The kernel unpickles what workers send back; done at the end of the run, that is on the
+    # run's critical path. A core left free by the pipelines (here: "slow" sleeps alone) does it
+    # meanwhile.
+    import time
+
+    from stratum_jupyter import transfer
+
+    loaded: list[tuple[float, list[str]]] = []
+    original = transfer.loads_namespace
+
+    def recording(data):
+        namespace, missing = original(data)
+        loaded.append((time.perf_counter(), sorted(namespace)))
+        return namespace, missing
+
+    monkeypatch.setattr(transfer, "loads_namespace", recording)
+    batch = Batch()
+    batch.add("import numpy as np\nquick = np.arange(5)\n", name="quick", isolated=True)
+    batch.add("import time\ntime.sleep(1.5)\nslow = 1\n", name="slow", isolated=True)
+    slow_done: list[float] = []  # when each step of "slow" ended
+    batch.add_listener(lambda e: slow_done.append(time.perf_counter())
+                       if e.get("status") == "done" and e.get("pipeline") == "slow" else None)
+    result = batch.run(jobs=2)
+    assert result["quick"].namespace["quick"].tolist() == [0, 1, 2, 3, 4] and result["slow"].namespace["slow"] == 1
+    when = next(t for t, names in loaded if "quick" in names)
+    assert when < slow_done[-1], "quick's names were unpickled only after slow finished"

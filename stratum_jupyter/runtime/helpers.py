@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from collections.abc import Callable
 
 from .pool import WorkerDied, WorkerPool, WorkerProcess
 
@@ -25,8 +26,15 @@ SETTLE_SECONDS = 0.05
 class HelpDesk:
     """Open boards of one run and the helpers working on them."""
 
-    def __init__(self, pool: WorkerPool, threads: int, modules: list[str], jobs: int, folds: str) -> None:
+    def __init__(
+        self, pool: WorkerPool, threads: int, modules: list[str], jobs: int, folds: str,
+        idle: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """``idle``: work of the kernel's own for a free core no board needs (unpickling what
+        finished pipelines sent back); returns whether it found any."""
         self.pool = pool
+        self.idle = idle
+        self.idle_lock = threading.Lock()  # held while ``idle`` runs: close() waits for it
         self.threads = threads
         self.modules = modules
         self.jobs = jobs
@@ -62,6 +70,10 @@ class HelpDesk:
             self.running -= 1
         self._settle()
 
+    def nudge(self) -> None:
+        """There is idle work for the kernel now (see ``idle``)."""
+        self._settle()
+
     def close(self) -> None:
         """End every helper now (the run is over)."""
         with self.lock:
@@ -70,6 +82,8 @@ class HelpDesk:
             timer = self.timer
         if timer is not None:
             timer.cancel()
+        with self.idle_lock:
+            pass  # the kernel's own idle work is over
         for worker in workers:
             worker.kill()
         for thread in self.threads_started:
@@ -85,15 +99,22 @@ class HelpDesk:
             self.timer.start()
 
     def _staff(self) -> None:
-        """Start a helper for the oldest open board without one, while a core is free."""
+        """Start a helper for the oldest open board without one while a core is free, or do the
+        kernel's idle work on it."""
         with self.lock:
             self.timer = None
             if self.closed or self.running + len(self.helpers) >= self.jobs:
                 return
             board = next((b for b in self.boards if b not in self.helpers), None)
-            if board is None:
-                return
-            self.helpers[board] = None
+            if board is not None:
+                self.helpers[board] = None
+        if board is None:
+            with self.idle_lock:
+                found = not self.closed and self.idle()
+            if found:
+                self._settle()  # more, if the core is still free
+            return
+        with self.lock:
             thread = threading.Thread(target=self._help, args=(board,), name="stratum-helper", daemon=True)
             self.threads_started.append(thread)
         thread.start()

@@ -337,9 +337,26 @@ def start_early(jobs: int | None) -> None:
     get_pool().prewarm(threads_per_worker(jobs or os.cpu_count() or 1), EARLY_MODULES, here=False)
 
 
+_importing: list[threading.Thread] = []
+
+
 def _import_in_background(modules: list[str]) -> None:
     if modules:
-        threading.Thread(target=zygote.import_all, args=(modules,), name="stratum-imports", daemon=True).start()
+        thread = threading.Thread(target=zygote.import_all, args=(modules,), name="stratum-imports", daemon=True)
+        _importing.append(thread)
+        thread.start()
+
+
+def wait_for_imports(seconds: float | None = None) -> bool:
+    """Whether this process's background imports are over, waiting up to ``seconds`` (None:
+    as long as they take). Unpickling meanwhile could meet a package half-imported."""
+    for thread in list(_importing):
+        thread.join(seconds)
+        if thread.is_alive():
+            return False
+        if thread in _importing:
+            _importing.remove(thread)
+    return True
 
 
 _pool: WorkerPool | None = None
