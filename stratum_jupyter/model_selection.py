@@ -196,15 +196,18 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
         return (Xt, _fitted_state(transformer)) if fitted is transformer else None
 
     call = lambda: original(transformer, X, y, weight, message_clsname, message, params)  # noqa: E731
-    result, payload, seconds = _shared(store, key, call, pack, refs, f"{label} {PREFIX}")
+    result, payload, seconds, exact = _shared(store, key, call, pack, refs, f"{label} {PREFIX}")
     if payload is None:  # computed here
         store.record_event(key, spec_id(spec), label, "fit", seconds, PREFIX)
-        _remember_fitted(result[1], key, spec, label)
+        if exact:  # else its state is this caller's alone: its transforms are not the key's
+            _remember_fitted(result[1], key, spec, label)
+            _derive(result[0], ("fit output", key))
         return result
     Xt, state = payload
     _set_fitted_state(transformer, state)
     store.record_event(key, spec_id(spec), label, "reuse", seconds, PREFIX)
     _remember_fitted(transformer, key, spec, label)
+    _derive(Xt, ("fit output", key))  # the next step's fit need not digest it again
     return Xt, transformer
 
 
@@ -219,12 +222,13 @@ def _own(module: str, name: str):
 
 def _shared(
     store: FoldStore, key: str, call, pack, refs: Mapping[str, object], group: str,
-) -> tuple[object, object, float]:
-    """Run ``call()`` once per ``key`` in the run: ``(result, None, seconds)`` when it ran here
-    (``pack(result)`` is kept for the others, if worth it), ``(None, payload, seconds)`` with what
-    another caller kept. Either way the warnings it raised are raised again here. ``group``: the
-    kind of fit, whatever its parameters: fits of one class on one data set take about as long
-    (:meth:`.folds.FoldStore.get_or_compute`)."""
+) -> tuple[object, object, float, bool]:
+    """Run ``call()`` once per ``key`` in the run: ``(result, None, seconds, exact)`` when it ran
+    here (``pack(result)`` is kept for the others, if worth it; ``exact``: it did not draw from
+    the global RNGs, so the result is a function of ``key``), ``(None, payload, seconds, True)``
+    with what another caller kept. Either way the warnings it raised are raised again here.
+    ``group``: the kind of fit, whatever its parameters: fits of one class on one data set take
+    about as long (:meth:`.folds.FoldStore.get_or_compute`)."""
     computed: list = []
 
     def compute() -> tuple[object, bytes | None]:
@@ -244,9 +248,10 @@ def _shared(
             replay(caught)
             raise
         seconds = time.perf_counter() - start
-        computed.append((caught, seconds))
-        if not same_rng_state(rng_before, global_rng_state()):
-            return result, None  # it drew: every caller must draw too (see the module docstring)
+        drew = not same_rng_state(rng_before, global_rng_state())
+        computed.append((caught, seconds, not drew))
+        if drew:
+            return result, None  # every caller must draw too (see the module docstring)
         payload, data = pack(result), None
         if payload is not None:
             try:
@@ -262,12 +267,12 @@ def _shared(
     start = time.perf_counter()
     result, data = store.get_or_compute(key, compute, group)
     if data is None:
-        caught, seconds = computed[0]
+        caught, seconds, exact = computed[0]
         replay(caught)
-        return result, None, seconds
+        return result, None, seconds, exact
     payload, caught = transfer.loads(data, refs)
     replay(caught)
-    return None, payload, time.perf_counter() - start
+    return None, payload, time.perf_counter() - start, True
 
 
 def global_rng_state() -> tuple:
@@ -343,11 +348,14 @@ def _transform(original, transformer, X, args: tuple, kwargs: dict):
         key = _digest((fit_key, "transform", _fingerprint(X), _describe(get_config(), 0)))
     except (_Unsafe, NotFingerprintable):
         return original(transformer, X, *args, **kwargs)
-    result, payload, seconds = _shared(store, key, lambda: original(transformer, X), lambda out: out, {},
-                                       f"{label} transform")
+    result, payload, seconds, exact = _shared(store, key, lambda: original(transformer, X), lambda out: out, {},
+                                              f"{label} transform")
     kind = "transform" if payload is None else "transform-reuse"
     store.record_event(key, spec_id(spec), label, kind, seconds, PREFIX)
-    return result if payload is None else payload
+    output = result if payload is None else payload
+    if exact:
+        _derive(output, ("transform output", key))
+    return output
 
 
 # -- the memoized fit of a model: a Pipeline's final step, or a bare estimator ----------------
@@ -386,7 +394,8 @@ def _fit(original, estimator, X, args: tuple, kwargs: dict):
         # caller's own array: another caller's fit would keep theirs, not a copy of this one.
         return None if _keeps_any(state, (X, y)) else state
 
-    result, payload, seconds = _shared(store, key, lambda: original(estimator, X, *args), pack, refs, f"{label} {MODEL}")
+    result, payload, seconds, _exact = _shared(store, key, lambda: original(estimator, X, *args), pack, refs,
+                                               f"{label} {MODEL}")
     group = spec_id(spec + "\nmodel fit")  # apart from the same class fitted as a prefix step
     if payload is None:
         store.record_event(key, group, label, "fit", seconds, MODEL)
@@ -480,9 +489,13 @@ def _base_fingerprint(value) -> str:
 
 
 def _derive(value, origin: tuple) -> None:
+    """Name ``value`` by ``origin`` (where its content comes from) for its first fingerprint."""
     derived = getattr(_local, "derived", None)
     if derived is not None:
-        derived[id(value)] = (weakref.ref(value), "derived:" + _digest(origin))
+        try:
+            derived[id(value)] = (weakref.ref(value), "derived:" + _digest(origin))
+        except TypeError:  # not weakly referenceable: digested when used
+            pass
 
 
 def _fingerprint(value) -> str:

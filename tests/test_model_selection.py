@@ -583,3 +583,22 @@ def test_our_functions_work_in_a_process_that_never_installed_them(monkeypatch) 
     assert np.array_equal(Xt, StandardScaler().fit_transform(X)) and fitted.n_samples_seen_ == 6
     X_sub, _ = model_selection._safe_split(StandardScaler(), X, None, [0, 2])
     assert np.array_equal(X_sub, X[[0, 2]])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_transforms_of_a_fit_that_drew_are_never_shared(backend: str) -> None:
+    # Both candidates fit the same Nystroem map (random_state=None: its fit samples components
+    # from the global RNG) on the same folds, from different RNG states: their fits differ, so
+    # the validation rows each transforms for scoring must be its own (they were keyed by the
+    # fit's key and shared: the second candidate scored with the first one's map).
+    data = DATA.replace('("pre", ColumnTransformer([("num", StandardScaler(), numeric),\n'
+                        '                               ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])),',
+                        '("pre", Nystroem(n_components=20)),').replace(
+        "numeric = [\"a\", \"b\", \"c\", \"d\"]\n",
+        "numeric = [\"a\", \"b\", \"c\", \"d\"]\nX = X[numeric]\nnp.random.seed(SEED)\n"
+        "from sklearn.kernel_approximation import Nystroem\n")
+    body = "scores = cross_val_score(pipe, X, y, cv=KFold(3, shuffle=True, random_state=5))\n"
+    candidates = {f"seed_{seed}": data.replace("MODEL", "Ridge(alpha=1.0)").replace("SEED", str(seed)) + body
+                  for seed in (0, 1)}
+    result = run_and_compare(candidates, backend)
+    assert not np.array_equal(result["seed_0"].namespace["scores"], result["seed_1"].namespace["scores"])
