@@ -265,15 +265,21 @@ def test_fallback_runs_scikit_learn_itself(case: str, backend: str) -> None:
     assert result.batch.fold_sharing == []
 
 
+def unseeded_prefix(step: str, imports: str, seed: int) -> str:
+    """DATA with ``step`` (random_state=None) as the whole prefix, on the numeric columns, after
+    ``np.random.seed(seed)``."""
+    return DATA.replace('("pre", ColumnTransformer([("num", StandardScaler(), numeric),\n'
+                        '                               ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])),',
+                        f'("pre", {step}),').replace(
+        "numeric = [\"a\", \"b\", \"c\", \"d\"]\n",
+        f"numeric = [\"a\", \"b\", \"c\", \"d\"]\nX = X[numeric]\nnp.random.seed({seed})\n{imports}\n")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_an_unseeded_fit_that_draws_is_computed_by_every_candidate(backend: str) -> None:
     # random_state=None: a randomized SVD draws from the global RNG. Reused, the second candidate
     # would not draw, and its next draw (`after`) would differ from a plain run's.
-    data = DATA.replace('("pre", ColumnTransformer([("num", StandardScaler(), numeric),\n'
-                        '                               ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])),',
-                        '("pre", PCA(n_components=2, svd_solver="randomized")),').replace(
-        "numeric = [\"a\", \"b\", \"c\", \"d\"]\n",
-        "numeric = [\"a\", \"b\", \"c\", \"d\"]\nX = X[numeric]\nnp.random.seed(0)\nfrom sklearn.decomposition import PCA\n")
+    data = unseeded_prefix('PCA(n_components=2, svd_solver="randomized")', "from sklearn.decomposition import PCA", 0)
     body = "scores = cross_val_score(pipe, X, y, cv=KFold(3, shuffle=True, random_state=5))\nafter = np.random.rand()\n"
     result = run_and_compare(cells(body, data=data), backend)
     assert result.stats["fold_reuses"] == 0 and result.stats["fold_fits"] >= 6  # 3 folds, each candidate
@@ -591,14 +597,11 @@ def test_transforms_of_a_fit_that_drew_are_never_shared(backend: str) -> None:
     # from the global RNG) on the same folds, from different RNG states: their fits differ, so
     # the validation rows each transforms for scoring must be its own (they were keyed by the
     # fit's key and shared: the second candidate scored with the first one's map).
-    data = DATA.replace('("pre", ColumnTransformer([("num", StandardScaler(), numeric),\n'
-                        '                               ("cat", OneHotEncoder(handle_unknown="ignore"), ["city"])])),',
-                        '("pre", Nystroem(n_components=20)),').replace(
-        "numeric = [\"a\", \"b\", \"c\", \"d\"]\n",
-        "numeric = [\"a\", \"b\", \"c\", \"d\"]\nX = X[numeric]\nnp.random.seed(SEED)\n"
-        "from sklearn.kernel_approximation import Nystroem\n")
     body = "scores = cross_val_score(pipe, X, y, cv=KFold(3, shuffle=True, random_state=5))\n"
-    candidates = {f"seed_{seed}": data.replace("MODEL", "Ridge(alpha=1.0)").replace("SEED", str(seed)) + body
-                  for seed in (0, 1)}
+    candidates = {
+        f"seed_{seed}": unseeded_prefix("Nystroem(n_components=20)", "from sklearn.kernel_approximation import Nystroem",
+                                        seed).replace("MODEL", "Ridge(alpha=1.0)") + body
+        for seed in (0, 1)
+    }
     result = run_and_compare(candidates, backend)
     assert not np.array_equal(result["seed_0"].namespace["scores"], result["seed_1"].namespace["scores"])
