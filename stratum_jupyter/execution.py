@@ -175,9 +175,9 @@ class RemotePipeline:
         with self.lock:
             self.busy = True
         try:
+            notices = {"on_board": self.desk.board} if self.desk is not None else {}
             reply = self._worker().request(
-                "step", memory_limit=self.memory_limit, on_board=self.desk.board if self.desk is not None else None,
-                bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
+                "step", memory_limit=self.memory_limit, **notices, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
                 outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
                 keep_only=keep_only, flags=node.future_flags, guard=sorted(node.guarded), node=node.id,
@@ -300,11 +300,12 @@ class Execution:
         ]
         # Idle cores compute tasks a running search posted (fold_tasks.py), or the kernel unpickles
         # the names of finished pipelines — only when no step runs here (its imports and ours could
-        # meet half-done). Not on a sample (smoke).
+        # meet half-done). Not on a sample (smoke), nor on a dask cluster (no worker processes to lend).
         self.desk = (
             HelpDesk(workers.pool, workers.threads, workers.modules, workers.jobs, self.folds,
                      idle=self._load_one if all(p.isolated for p in graph.pipelines) else lambda: False)
-            if workers is not None and self.folds is not None and workers.sample_rows is None else None
+            if workers is not None and isinstance(workers.pool, WorkerPool) and self.folds is not None
+            and workers.sample_rows is None else None
         )
         for remote in self.remote:
             if remote is not None:
