@@ -154,7 +154,8 @@ class Board:
         if not self.posted:
             start = time.perf_counter()
             result = self.function(*args, **kwargs)
-            if (time.perf_counter() - start) * (len(self.tasks) - index - 1) >= POST_AFTER_SECONDS:
+            remaining = (time.perf_counter() - start) * (len(self.tasks) - index - 1)
+            if remaining >= POST_AFTER_SECONDS and self._worth_posting(remaining, args):
                 self._post(index + 1)
             return result
         if self._claim(index):
@@ -169,6 +170,15 @@ class Board:
             store.record_event(f"{self.name}-{index}", self.name, _label(args[0] if args else kwargs.get("estimator")),
                                "helped", 0.0, TASK)
         return result
+
+    @staticmethod
+    def _worth_posting(remaining: float, args: tuple) -> bool:
+        """Whether the data a helper needs (the search's X and y, pickled once, read back by the
+        helper) is small for the work it may take over: the step cache's measure of worth."""
+        from .execution import worth_keeping
+        from .memory import sizeof
+
+        return worth_keeping(remaining, sum(sizeof(value) for value in args[1:3]))
 
     def _post(self, start: int) -> None:
         """Post tasks ``start``… for helpers (nothing happens when they cannot be pickled)."""

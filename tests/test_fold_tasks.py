@@ -145,3 +145,16 @@ def test_a_finished_pipelines_names_are_unpickled_on_a_free_core_before_the_run_
     assert result["quick"].namespace["quick"].tolist() == [0, 1, 2, 3, 4] and result["slow"].namespace["slow"] == 1
     when = next(t for t, names in loaded if "quick" in names)
     assert when < slow_done[-1], "quick's names were unpickled only after slow finished"
+
+
+def test_a_search_posts_its_tasks_only_when_the_data_is_small_for_the_work_left():
+    # Posting pickles the search's X and y once and a helper reads them back: 80 MB is fine for
+    # 1 s of work left, not for 0.1 s (the step cache's measure: 400 MB per second of work).
+    import numpy as np
+
+    from stratum_jupyter.fold_tasks import Board
+
+    X, y = np.zeros((1_000_000, 10)), np.zeros(1_000_000)
+    assert Board._worth_posting(1.0, (None, X, y))
+    assert not Board._worth_posting(0.1, (None, X, y))
+    assert Board._worth_posting(0.1, (None, X[:1000], y[:1000]))  # small data: always
