@@ -303,7 +303,8 @@ class Execution:
         # meet half-done). Not on a sample (smoke), nor on a dask cluster (no worker processes to lend).
         self.desk = (
             HelpDesk(workers.pool, workers.threads, workers.modules, workers.jobs, self.folds,
-                     idle=self._load_one if all(p.isolated for p in graph.pipelines) else lambda: False)
+                     idle=self._load_one if all(p.isolated for p in graph.pipelines) else lambda: False,
+                     helpers=workers.memory_limit is None)
             if workers is not None and isinstance(workers.pool, WorkerPool) and self.folds is not None
             and workers.sample_rows is None else None
         )

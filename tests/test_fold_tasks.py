@@ -46,13 +46,13 @@ def search(model: str = RF, grid: str = DEPTHS, scoring: str = '"roc_auc"', befo
     return before + SEARCH.replace("MODEL", model).replace("GRID", grid).replace("SCORING", scoring)
 
 
-def run_alone(code: str, backend: str = "processes"):
+def run_alone(code: str, backend: str = "processes", **options):
     """The search as the only pipeline of a two-job batch (a core idles beside it), checked equal
     to plain execution in every bound name, printed output and status."""
     expected = run_plain(code, "lone")
     batch = Batch()
     batch.add(code, name="lone", isolated=True)
-    result = batch.run(jobs=2, backend=backend)
+    result = batch.run(jobs=2, backend=backend, **options)
     got = result["lone"]
     assert got.status == expected.status == "ok", (got.error, expected.error)
     assert first_difference(expected.namespace, got.namespace) is None, first_difference(expected.namespace, got.namespace)
@@ -87,6 +87,12 @@ def test_a_search_drawing_from_the_global_rng_is_never_helped():
 def test_a_scorer_of_the_users_own_is_never_helped():
     before = "def balanced(y_true, y_pred):\n    return float((y_true == y_pred).mean())\n\n"
     result = run_alone(search(scoring="make_scorer(balanced)", before=before))
+    assert result.stats["fold_helped"] == 0
+
+
+def test_under_a_memory_budget_the_user_chose_no_helper_starts():
+    # The runtime admits steps under the budget counting its workers; a helper is not one of them.
+    result = run_alone(search(), memory="16GB")
     assert result.stats["fold_helped"] == 0
 
 

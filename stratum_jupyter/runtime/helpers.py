@@ -28,11 +28,14 @@ class HelpDesk:
 
     def __init__(
         self, pool: WorkerPool, threads: int, modules: list[str], jobs: int, folds: str,
-        idle: Callable[[], bool] = lambda: False,
+        idle: Callable[[], bool] = lambda: False, helpers: bool = True,
     ) -> None:
         """``idle``: work of the kernel's own for a free core no board needs (unpickling what
-        finished pipelines sent back); returns whether it found any."""
+        finished pipelines sent back); returns whether it found any. ``helpers``: whether boards
+        get helpers (not under a memory budget the user chose: the runtime's admission does not
+        count their processes)."""
         self.pool = pool
+        self.may_help = helpers
         self.idle = idle
         self.idle_lock = threading.Lock()  # held while ``idle`` runs: close() waits for it
         self.threads = threads
@@ -105,7 +108,7 @@ class HelpDesk:
             self.timer = None
             if self.closed or self.running + len(self.helpers) >= self.jobs:
                 return
-            board = next((b for b in self.boards if b not in self.helpers), None)
+            board = next((b for b in self.boards if b not in self.helpers), None) if self.may_help else None
             if board is not None:
                 self.helpers[board] = None
         if board is None:
