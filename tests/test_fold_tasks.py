@@ -164,3 +164,16 @@ def test_a_search_posts_its_tasks_only_when_the_data_is_small_for_the_work_left(
     assert Board._worth_posting(1.0, (None, X, y))
     assert not Board._worth_posting(0.1, (None, X, y))
     assert Board._worth_posting(0.1, (None, X[:1000], y[:1000]))  # small data: always
+
+
+@pytest.mark.parametrize("jobs, idle_work", [(1, False), (2, True)])
+def test_the_kernel_does_idle_work_only_on_a_free_core(jobs: int, idle_work: bool, tmp_path):
+    # With one job the worker has every core: the moment between two of its steps is not a free
+    # core (unpickling then slowed the next step's OpenMP threads).
+    from stratum_jupyter.runtime.helpers import HelpDesk
+
+    calls: list[int] = []
+    desk = HelpDesk(None, 1, [], jobs, str(tmp_path), idle=lambda: calls.append(1) and False)
+    desk._staff()  # no step runs, no board: what the settle timer would do
+    desk.close()
+    assert bool(calls) is idle_work

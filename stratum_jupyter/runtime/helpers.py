@@ -112,6 +112,8 @@ class HelpDesk:
             if board is not None:
                 self.helpers[board] = None
         if board is None:
+            if self.jobs < 2:
+                return  # one job has every core: between its steps there is a moment, not a free core
             with self.idle_lock:
                 found = not self.closed and self.idle()
             if found:
