@@ -174,8 +174,14 @@ class RemotePipeline:
         bindings, self.pending = self.pending, []
         with self.lock:
             self.busy = True
+        posted: list[str] = []  # boards this step's searches posted (see fold_tasks)
+
+        def on_board(path: str, is_posted: bool) -> None:
+            posted.append(path)
+            self.desk.board(path, is_posted)  # type: ignore[union-attr]
+
         try:
-            notices = {"on_board": self.desk.board} if self.desk is not None else {}
+            notices = {"on_board": on_board} if self.desk is not None else {}
             reply = self._worker().request(
                 "step", memory_limit=self.memory_limit, **notices, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
@@ -193,6 +199,8 @@ class RemotePipeline:
         finally:
             with self.lock:
                 self.busy = False
+            if posted:  # a search ended by a crash or time limit never closed its boards: no helper goes on
+                self.desk.close_boards(posted)  # type: ignore[union-attr]
 
     def collect(self) -> list[str]:
         """Bring the pipeline's names back (kept pickled until :meth:`namespace`) and release the

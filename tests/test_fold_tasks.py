@@ -177,3 +177,19 @@ def test_the_kernel_does_idle_work_only_on_a_free_core(jobs: int, idle_work: boo
     desk._staff()  # no step runs, no board: what the settle timer would do
     desk.close()
     assert bool(calls) is idle_work
+
+
+def test_the_boards_of_a_step_that_ended_badly_close_so_no_helper_goes_on(tmp_path):
+    # A search ended by a crash or time limit never closes its boards itself: the kernel does
+    # when the step is over, and a helper stops at its next task (it checks the closed marker).
+    from stratum_jupyter.runtime.helpers import HelpDesk
+
+    board = tmp_path / "board-123.tasks"
+    board.write_bytes(b"")
+    desk = HelpDesk(None, 1, [], 1, str(tmp_path))  # one job, a step running: no helper starts
+    desk.step_started()
+    desk.board(str(board), True)
+    assert desk.boards == [str(board)]
+    desk.close_boards([str(board)])
+    desk.close()
+    assert desk.boards == [] and (tmp_path / "board-123.closed").exists()

@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from .pool import WorkerDied, WorkerPool, WorkerProcess
 
@@ -59,6 +60,16 @@ class HelpDesk:
             elif not posted and path in self.boards:
                 self.boards.remove(path)
         self._settle()
+
+    def close_boards(self, paths: list[str]) -> None:
+        """The step that posted ``paths`` is over, however it ended: they close (a helper stops
+        after its current task), as its search would have closed them."""
+        with self.lock:
+            self.boards = [b for b in self.boards if b not in paths]
+        for path in set(paths):
+            closed = Path(path).with_suffix(".closed")
+            if Path(path).exists() and not closed.exists():
+                closed.touch()
 
     def step_started(self) -> None:
         with self.lock:
