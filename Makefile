@@ -42,7 +42,7 @@ $(PD22)/.installed: $(STAMP)
 	touch $@
 
 pytest-pandas22: $(PD22)/.installed system-deps
-	$(PD22)/bin/python -m pytest -q tests/test_fidelity.py tests/test_magics.py tests/test_batch.py tests/test_runtime.py tests/test_model_selection.py tests/test_dask_cluster.py tests/test_process_state.py; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
+	$(PD22)/bin/python -m pytest -q tests/test_fidelity.py tests/test_magics.py tests/test_batch.py tests/test_runtime.py tests/test_model_selection.py tests/test_fold_tasks.py tests/test_dask_cluster.py tests/test_process_state.py; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
 cargo-test:
 	cd rust && cargo test --release -q
