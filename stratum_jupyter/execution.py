@@ -177,7 +177,8 @@ class RemotePipeline:
         posted: list[str] = []  # boards this step's searches posted (see fold_tasks)
 
         def on_board(path: str, is_posted: bool) -> None:
-            posted.append(path)
+            if is_posted:
+                posted.append(path)
             self.desk.board(path, is_posted)  # type: ignore[union-attr]
 
         try:

@@ -21,7 +21,6 @@ no callbacks, verbosity or returned estimators. Otherwise the search computes th
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import inspect
 import io
@@ -81,11 +80,10 @@ def _parallel_call(self, iterable):
     first = next(items, None)
     if first is None or _task_function(first) is None:
         return original(self, itertools.chain([] if first is None else [first], items))
-    tasks = [first, *items]
-    function = _task_function(first)
+    tasks, function = [first, *items], _task_function(first)
     if len(tasks) < 3 or model_selection.errors_on_warnings() or not all(_movable(function, t) for t in tasks):
         return original(self, tasks)
-    board = Board.create(store, function, tasks)
+    board = Board(store, f"board-{uuid.uuid4().hex[:12]}", function, tasks)
     try:
         return original(self, [(type(wrapper)(functools.partial(board.run, i)), args, kwargs)
                                for i, (wrapper, args, kwargs) in enumerate(tasks)])
@@ -134,17 +132,13 @@ class Board:
     helpers), and per task ``NAME-I.claim`` (who does it), ``NAME-I.lock`` (held while a helper
     computes it) and ``NAME-I.result``; ``NAME.closed`` once the search is past its tasks."""
 
-    def __init__(self, directory: Path, name: str, function: Callable, tasks: list) -> None:
-        self.directory = directory
+    def __init__(self, store: folds.FoldStore, name: str, function: Callable, tasks: list) -> None:
+        self.store = store
+        self.directory = Path(store.directory)
         self.name = name
         self.function = function
         self.tasks = tasks
         self.posted = False
-        self.store = model_selection.active_store()
-
-    @classmethod
-    def create(cls, store, function: Callable, tasks: list) -> "Board":
-        return cls(Path(store.directory), f"board-{uuid.uuid4().hex[:12]}", function, tasks)
 
     def path(self, suffix: str, index: int | None = None) -> Path:
         return self.directory / (f"{self.name}{'' if index is None else f'-{index}'}.{suffix}")
@@ -165,10 +159,8 @@ class Board:
             return self.function(*args, **kwargs)
         result, caught = taken
         model_selection.replay(caught)
-        store = self.store
-        if store is not None:
-            store.record_event(f"{self.name}-{index}", self.name, _label(args[0] if args else kwargs.get("estimator")),
-                               "helped", 0.0, TASK)
+        self.store.record_event(f"{self.name}-{index}", self.name, _label(args[0] if args else kwargs.get("estimator")),
+                                "helped", 0.0, TASK)
         return result
 
     @staticmethod
@@ -203,14 +195,10 @@ class Board:
             return False
 
     def _wait(self, index: int) -> tuple | None:
-        """The helper's (result, warnings) for a task it claimed, once it let go of it."""
-        with open(self.path("lock", index), "a+b") as handle:
-            if not _try_lock(handle):
-                folds.wait_notice(True)  # the runtime lends this step's place meanwhile
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX)
-                finally:
-                    folds.wait_notice(False)
+        """The helper's (result, warnings) for a task it claimed, once it let go of its lock (the
+        runtime lends this step's place meanwhile)."""
+        with self.store.locked(f"{self.name}-{index}", 0.0):
+            pass
         try:
             return pickle.loads(self.path("result", index).read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError):
@@ -218,8 +206,15 @@ class Board:
 
     def close(self) -> None:
         if self.posted:
-            self.path("closed").touch()
+            close_board(str(self.path("tasks")))
             post_notice(str(self.path("tasks")), False)
+
+
+def close_board(tasks: str) -> None:
+    """Mark the board whose tasks file is ``tasks`` closed: its helpers stop at their next task."""
+    closed = Path(tasks).with_suffix(".closed")
+    if Path(tasks).exists() and not closed.exists():
+        closed.touch()
 
 
 #: What a task does, for ``%stratum explain``.
@@ -227,42 +222,28 @@ TASK = "fit+score"
 
 
 def _label(estimator) -> str:
-    model = estimator
-    while type(model).__name__ == "Pipeline" and getattr(model, "steps", None):
-        model = model.steps[-1][1]
+    model = model_selection.final_step(estimator)
     return f"{type(estimator).__name__}({type(model).__name__})" if model is not estimator else type(model).__name__
-
-
-def _try_lock(handle) -> bool:
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
 
 
 def help_board(path: str, stop: Callable[[], bool]) -> int:
     """Compute the tasks of the board at ``path`` nobody claimed, from the last backwards, until
     none is left, the board closes or ``stop()``; returns how many were computed. Runs in a
     worker process whose fold store is the board's."""
-    from sklearn import config_context
-
     board_file = Path(path)
-    name = board_file.name[: -len(".tasks")]
-    directory = board_file.parent
     function, config, start, tasks, pipeline, step = pickle.loads(board_file.read_bytes())
-    board = Board(directory, name, function, [])
+    board = Board(model_selection.active_store(), board_file.stem, function, [])
     computed = 0
     for offset in range(len(tasks) - 1, -1, -1):
         if stop() or board.path("closed").exists():
             break
         index = start + offset
         with open(board.path("lock", index), "a+b") as handle:
-            if not _try_lock(handle) or not board._claim(index):
+            if not folds.lock_within(handle, 0.0) or not board._claim(index):
                 continue  # the search (or another helper) has it
             args, kwargs = tasks[offset]
             model_selection.before_step(pipeline, step)
-            outcome = _compute(function, config, config_context, args, kwargs)
+            outcome = _compute(function, config, args, kwargs)
             if outcome is not None:
                 temporary = board.path("tmp", index)
                 temporary.write_bytes(outcome)
@@ -272,9 +253,11 @@ def help_board(path: str, stop: Callable[[], bool]) -> int:
     return computed
 
 
-def _compute(function: Callable, config: dict, config_context, args: tuple, kwargs: dict) -> bytes | None:
+def _compute(function: Callable, config: dict, args: tuple, kwargs: dict) -> bytes | None:
     """The pickled (result, warnings) of one task, or None when the search must compute it
     itself: it failed, drew from the global RNGs, printed, or its fit failed."""
+    from sklearn import config_context
+
     rng_before = model_selection.global_rng_state()
     printed = io.StringIO()
     try:
@@ -295,4 +278,4 @@ def _compute(function: Callable, config: dict, config_context, args: tuple, kwar
         return None
 
 
-__all__ = ["Board", "POST_AFTER_SECONDS", "TASK", "help_board", "install", "uninstall"]
+__all__ = ["Board", "POST_AFTER_SECONDS", "TASK", "close_board", "help_board", "install", "uninstall"]

@@ -56,7 +56,7 @@ wait_notice: Callable[[bool], object] = lend_here
 LEND_AFTER = 0.05
 
 
-def _lock_within(handle, seconds: float) -> bool:
+def lock_within(handle, seconds: float) -> bool:
     """Take the exclusive lock on ``handle`` if it frees within ``seconds`` (polled)."""
     deadline = time.monotonic() + seconds
     while True:
@@ -232,12 +232,12 @@ class FoldStore:
         self.record(FoldEvent(key, spec, label, self.pipeline, kind, seconds, self.step, verb))
 
     @contextmanager
-    def _locked(self, key: str, patience: float) -> Iterator[bool]:
+    def locked(self, key: str, patience: float) -> Iterator[bool]:
         """Hold ``key``'s lock; yields whether another process or thread held it first."""
         with open(self.directory / f"{key}.lock", "a+b") as handle:
             # released when the file closes, or the process dies
-            contended = not _lock_within(handle, 0.0)
-            if contended and not _lock_within(handle, patience):  # lend our place meanwhile
+            contended = not lock_within(handle, 0.0)
+            if contended and not lock_within(handle, patience):  # lend our place meanwhile
                 wait_notice(True)
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX)
@@ -258,7 +258,7 @@ class FoldStore:
         (:data:`LEND_AFTER`)."""
         path = self.directory / f"{key}.fold"
         start = time.monotonic()
-        with self._locked(key, 0.0 if self.took.get(group, 0.0) > LEND_AFTER else LEND_AFTER) as waited:
+        with self.locked(key, 0.0 if self.took.get(group, 0.0) > LEND_AFTER else LEND_AFTER) as waited:
             try:
                 data = path.read_bytes()
             except FileNotFoundError:

@@ -181,7 +181,7 @@ def _fit_transform_one(transformer, X, y, weight, message_clsname="", message=No
     """``sklearn.pipeline._fit_transform_one``, with the fit shared through the fold store."""
     store, original = _store, _original or _own("sklearn.pipeline", "_fit_transform_one")
     if (
-        store is None or getattr(_nested, "depth", 0) or message is not None
+        store is None or nested() or message is not None
         or any(params.values() if params else ()) or errors_on_warnings()
     ):  # a step inside a step being computed (a Pipeline in a ColumnTransformer) goes with it
         return original(transformer, X, y, weight, message_clsname, message, params)
@@ -336,7 +336,7 @@ def _transform(original, transformer, X, args: tuple, kwargs: dict):
     shared fit's state unchanged (see :func:`_remember_fitted`)."""
     store = _store
     entry = _fitted.get(transformer) if store is not None else None
-    if entry is None or args or kwargs or getattr(_nested, "depth", 0) or errors_on_warnings():
+    if entry is None or args or kwargs or nested() or errors_on_warnings():
         return original(transformer, X, *args, **kwargs)
     fit_key, spec, label, state = entry
     current = _attributes(transformer)
@@ -363,9 +363,7 @@ def _route_model_fit(estimator) -> None:
     """Fits of the model ``estimator`` ends in (itself, or a Pipeline's last step) go through
     :func:`_fit` from now on: candidates and grid points fitting the same model with the same
     parameters on the same rows (a grid point two searches share, the same refit) fit it once."""
-    model = estimator
-    while type(model).__name__ == "Pipeline" and getattr(model, "steps", None):
-        model = model.steps[-1][1]
+    model = final_step(estimator)
     cls = type(model)
     owner = next((c for c in cls.__mro__ if "fit" in c.__dict__), None)  # often a base class
     if cls.__module__.startswith("sklearn.") and cls.__name__ not in _NOT_SHARED and owner is not None:
@@ -377,7 +375,7 @@ def _fit(original, estimator, X, args: tuple, kwargs: dict):
     """``estimator.fit(X, y)``, shared through the fold store when its spec and data determine
     the result (:func:`_estimator_spec`); the caller's own object gets the fitted state."""
     store = _store
-    if store is None or len(args) > 1 or kwargs or getattr(_nested, "depth", 0) or errors_on_warnings():
+    if store is None or len(args) > 1 or kwargs or nested() or errors_on_warnings():
         return original(estimator, X, *args, **kwargs)
     y = args[0] if args else None
     try:
@@ -449,7 +447,7 @@ def _safe_split(estimator, X, y, indices, train_indices=None):
     rows, before anything else can change them."""
     original = _original_split or _own("sklearn.model_selection._validation", "_safe_split")
     X_sub, y_sub = original(estimator, X, y, indices, train_indices)
-    if _store is None or getattr(_nested, "depth", 0):
+    if _store is None or nested():
         return X_sub, y_sub
     if train_indices is None:  # the training rows: the model is fitted next
         _route_model_fit(estimator)
@@ -590,6 +588,14 @@ def check_scorer(scorer) -> None:
     _describe(dict(getattr(scorer, "_kwargs", None) or {}), 0)
 
 
+def final_step(estimator):
+    """The model a Pipeline (nested or not) ends in; any other estimator itself."""
+    model = estimator
+    while type(model).__name__ == "Pipeline" and getattr(model, "steps", None):
+        model = model.steps[-1][1]
+    return model
+
+
 def nested() -> bool:
     """Whether this thread computes a shared fit now (work inside it goes with it)."""
     return bool(getattr(_nested, "depth", 0))
@@ -705,6 +711,6 @@ def _module_of(filename: str) -> types.ModuleType | None:
 
 __all__ = [
     "activate", "active_store", "before_step", "check_movable", "check_movable_value", "check_scorer",
-    "ensure_installed", "errors_on_warnings", "global_rng_state", "nested", "replay", "same_rng_state", "spec_id",
+    "ensure_installed", "errors_on_warnings", "final_step", "global_rng_state", "nested", "replay", "same_rng_state", "spec_id",
     "uninstall",
 ]

@@ -553,8 +553,8 @@ def test_after_a_long_fold_of_its_kind_a_wait_lends_at_once(tmp_path, monkeypatc
     from stratum_jupyter import folds
 
     patience: list[float] = []
-    real = folds._lock_within
-    monkeypatch.setattr(folds, "_lock_within", lambda handle, seconds: patience.append(seconds) or real(handle, seconds))
+    real = folds.lock_within
+    monkeypatch.setattr(folds, "lock_within", lambda handle, seconds: patience.append(seconds) or real(handle, seconds))
     monkeypatch.setattr(folds, "LEND_AFTER", 0.05)
     store = folds.FoldStore(tmp_path)
     store.get_or_compute("vectorized 1", lambda: (threading.Event().wait(0.1), b"kept"), group="vectorizer")

@@ -14,8 +14,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
+from ..fold_tasks import close_board
 from .pool import WorkerDied, WorkerPool, WorkerProcess
 
 #: A freed core is offered to a helper only after this long without a step taking it: the runtime
@@ -67,9 +67,7 @@ class HelpDesk:
         with self.lock:
             self.boards = [b for b in self.boards if b not in paths]
         for path in set(paths):
-            closed = Path(path).with_suffix(".closed")
-            if Path(path).exists() and not closed.exists():
-                closed.touch()
+            close_board(path)
 
     def step_started(self) -> None:
         with self.lock:
