@@ -20,6 +20,7 @@ import io
 import os
 import sys
 import pickle
+import struct
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -36,13 +37,14 @@ _globals_index: dict[str, tuple[int, dict[int, str]]] = {}
 
 
 class _Pickler(cloudpickle.Pickler):
-    def __init__(self, file, known: dict[int, str]) -> None:
+    def __init__(self, file, known: list[object]) -> None:
         super().__init__(file, protocol=5)
-        self.known = known
         self.cell_code = False  # a function or class defined in a cell went by value
-
-    def persistent_id(self, obj):  # noqa: D102 - pickle's hook
-        return self.known.get(id(obj)) if self.known else None
+        if known:
+            # The inputs' objects are the first memo entries: pickle writes a reference to the
+            # entry wherever one occurs, and the reader fills the entries with its own objects
+            # (see loads). A persistent_id hook would cost a Python call per pickled object.
+            self.memo = {id(obj): (index, obj) for index, obj in enumerate(known)}
 
     def reducer_override(self, obj):  # noqa: D102 - pickle's hook
         if is_bunch(obj):
@@ -99,33 +101,67 @@ def _rebuild_bunch(cls: type, items: dict, attributes: dict) -> object:
 
 
 def dumps(value: object, inputs: Mapping[str, object] | None = None) -> bytes:
-    """Pickle ``value``; objects equal by identity to an ``inputs`` value (version → object)
-    are written as references to that version."""
+    """Pickle ``value``; with ``inputs`` (version → object), objects identical to one of them are
+    written as references to that version (read it back with :func:`loads` and the reader's
+    ``inputs``)."""
     return _dump(value, inputs)[0]
 
 
 def _dump(value: object, inputs: Mapping[str, object] | None) -> tuple[bytes, bool]:
-    known = {id(v): version for version, v in (inputs or {}).items() if not isinstance(v, _VALUE_TYPES)}
     buffer = io.BytesIO()
-    pickler = _Pickler(buffer, known)
+    known = {}
+    if inputs is not None:
+        seen: set[int] = set()  # one memo entry per object, under its first version
+        for version, obj in inputs.items():
+            if not isinstance(obj, _VALUE_TYPES) and id(obj) not in seen:
+                seen.add(id(obj))
+                known[version] = obj
+        buffer.write(_preamble(list(known)))
+    pickler = _Pickler(buffer, list(known.values()))
     pickler.dump(value)
     return buffer.getvalue(), pickler.cell_code
 
 
-class _Unpickler(pickle.Unpickler):
-    def __init__(self, file, resolve: Callable[[str], object]) -> None:
-        super().__init__(file)
-        self.resolve = resolve
+def _preamble(versions: list[str]) -> bytes:
+    """A pickle that loads to None and leaves the reader's objects of ``versions`` as its memo
+    entries 0, 1, …, where the value's pickle refers to them (pickle's opcodes, by hand: each
+    version a persistent id, memoized and popped)."""
+    parts = [pickle.PROTO, b"\x05"]
+    for version in versions:
+        text = version.encode("utf-8")
+        parts += [pickle.BINUNICODE, struct.pack("<I", len(text)), text, pickle.BINPERSID, pickle.MEMOIZE, pickle.POP]
+    parts += [pickle.NONE, pickle.STOP]
+    return b"".join(parts)
 
-    def persistent_load(self, pid):  # noqa: D102 - pickle's hook
-        return self.resolve(pid)
+
+class _Unresolved:
+    """Stands for a version the reader lacks: an error if the value refers to it."""
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, inputs: Mapping[str, object]) -> None:
+        super().__init__(file)
+        self.inputs = inputs
+        self.lacking: list[str] = []
+
+    def persistent_load(self, pid):  # noqa: D102 - pickle's hook, called once per version
+        if pid in self.inputs:
+            return self.inputs[pid]
+        self.lacking.append(pid)
+        return _Unresolved()
 
 
 def loads(data: bytes, inputs: Mapping[str, object] | None = None) -> object:
-    """Inverse of :func:`dumps`: references resolve to ``inputs[version]``."""
-    if not inputs:
+    """Inverse of :func:`dumps`: references resolve to ``inputs[version]`` (KeyError if the
+    value refers to a version ``inputs`` lacks)."""
+    if inputs is None:
         return pickle.loads(data)
-    return _Unpickler(io.BytesIO(data), inputs.__getitem__).load()
+    unpickler = _Unpickler(io.BytesIO(data), inputs)
+    unpickler.load()  # the preamble: the memo holds the inputs' objects
+    value = unpickler.load()
+    if unpickler.lacking and _reaches(value, lambda item: isinstance(item, _Unresolved)):
+        raise KeyError(f"the value refers to input versions this process does not hold: {unpickler.lacking}")
+    return value
 
 
 class _Missing:
@@ -167,13 +203,18 @@ def loads_namespace(data: bytes) -> tuple[dict, list[str]]:
     return {n: v for n, v in namespace.items() if n not in missing}, missing
 
 
-def _holds_missing(value: object, limit: int = 1_000_000) -> bool:
-    """Whether ``value`` reaches a :class:`_Missing` (past ``limit`` objects: assumed so)."""
+def _holds_missing(value: object) -> bool:
+    """Whether ``value`` reaches a :class:`_Missing`."""
+    return _reaches(value, lambda item: isinstance(item, _Missing) or (isinstance(item, type) and issubclass(item, _Missing)))
+
+
+def _reaches(value: object, found: Callable[[object], bool], limit: int = 1_000_000) -> bool:
+    """Whether ``value`` reaches an object ``found`` accepts (past ``limit`` objects: assumed so)."""
     seen: set[int] = set()
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, _Missing) or (isinstance(item, type) and issubclass(item, _Missing)):
+        if found(item):
             return True
         if id(item) in seen or isinstance(item, (str, bytes, int, float, types.ModuleType)):
             continue

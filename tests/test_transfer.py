@@ -82,3 +82,23 @@ def test_bunches_arrive_with_exactly_their_attributes():
     back = _round_trip({"made": made, "unpickled": unpickled})
     assert back["made"] == {"a": 1, "b": [2]} and vars(back["made"]) == vars(made)
     assert back["unpickled"] == {"a": 1} and vars(back["unpickled"]) == vars(unpickled)
+
+
+def test_objects_of_inputs_arrive_as_the_readers_own_objects_of_those_versions():
+    writer_df = pd.DataFrame({"a": ["x", "y"], "b": [1.0, 2.0]})
+    writer_list = [1, 2]
+    value = {"alias": writer_df, "nested": [writer_list, writer_df], "new": pd.Series(["s"] * 3), "n": 3}
+    # (one object under two versions: a name bound to another's value)
+    data = transfer.dumps(value, {"df@1": writer_df, "df@0": writer_df, "l@2": writer_list, "x@3": 7})
+    reader_df, reader_list = writer_df.copy(), [1, 2]
+    back = transfer.loads(data, {"df@1": reader_df, "df@0": reader_df, "l@2": reader_list, "x@3": 7})
+    assert back["alias"] is reader_df and back["nested"][1] is reader_df and back["nested"][0] is reader_list
+    assert back["new"].tolist() == ["s"] * 3 and back["n"] == 3
+    # A version the reader lacks only matters if the value refers to it.
+    assert transfer.loads(transfer.dumps({"k": [5]}, {"df@1": writer_df}), {})["k"] == [5]
+    try:
+        transfer.loads(data, {"l@2": reader_list})
+    except KeyError as error:
+        assert "df@1" in str(error)
+    else:
+        raise AssertionError("a reference to a version the reader lacks must not load")
