@@ -16,6 +16,7 @@ execution; the run's stats, summary line and JSON report say so.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import types
 from collections.abc import Mapping
@@ -123,13 +124,22 @@ def _array(array: np.ndarray) -> tuple:
     if array.dtype.hasobject:
         flat = array.ravel()
         step = max(1, flat.size // SAMPLE_ITEMS)
-        return (*description, tuple(id(v) for v in flat[::step]))
+        return (*description, _identities(np.ascontiguousarray(flat[::step])))
     if array.nbytes <= HASH_WHOLE_BYTES:
         data = np.ascontiguousarray(array)
     else:
         flat = array.reshape(-1) if array.flags.c_contiguous else array.ravel()
         data = np.ascontiguousarray(flat[:: max(1, flat.size // SAMPLE_ITEMS)])
     return (*description, hashlib.blake2b(data.view(np.uint8), digest_size=8).digest())
+
+
+def _identities(objects: np.ndarray) -> bytes:
+    """Digest of the identities of a contiguous object array's elements: its buffer holds their
+    addresses, which are what ``id`` gives (CPython), read in one go instead of per element."""
+    if not objects.size:
+        return b""
+    pointers = (ctypes.c_void_p * objects.size).from_address(objects.__array_interface__["data"][0])
+    return hashlib.blake2b(memoryview(pointers).cast("B"), digest_size=16).digest()
 
 
 def _pandas(value: object, depth: int) -> tuple | None:
