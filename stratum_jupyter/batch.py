@@ -259,6 +259,7 @@ class Batch:
             fold_fits=sum(1 for e in execution.fold_events if e.kind == "fit"),
             fold_reuses=sum(1 for e in execution.fold_events if e.kind == "reuse"),
             fold_helped=sum(1 for e in execution.fold_events if e.kind == "helped"),
+            fold_ahead=sum(1 for e in execution.fold_events if e.kind == "ahead"),
             fold_transform_reuses=sum(1 for e in execution.fold_events if e.kind == "transform-reuse"),
             memory_budget=budget,
         )

@@ -139,12 +139,48 @@ class Board:
         self.function = function
         self.tasks = tasks
         self.posted = False
+        self.current = -1  # the task the search runs now
+        self.ahead: dict[int, tuple] = {}  # index → (result, warnings) computed while waiting
+        self.refused: set[int] = set()  # tried while waiting, but the search must run them itself
 
     def path(self, suffix: str, index: int | None = None) -> Path:
         return self.directory / (f"{self.name}{'' if index is None else f'-{index}'}.{suffix}")
 
     def run(self, index: int, *args, **kwargs):
-        """Task ``index`` as the search runs it: computed here, or taken from a helper."""
+        """Task ``index`` as the search runs it: computed here (meanwhile, a wait for a fold
+        another process computes goes to the later tasks: :meth:`_work_ahead`), taken from
+        what was computed ahead, or from a helper."""
+        ahead = self.ahead.pop(index, None)
+        if ahead is not None:
+            result, caught = ahead
+            model_selection.replay(caught)
+            self._record(index, "ahead", args, kwargs)
+            return result
+        self.current = index
+        with folds.meanwhile(self._work_ahead):
+            return self._run(index, args, kwargs)
+
+    def _work_ahead(self) -> bool:
+        """Compute the last task nobody has taken yet, while the current one waits for a fold
+        another process computes: two searches on the same folds then split the folds' shared
+        fits between them (one from the first, the other from the last) instead of one idling
+        behind the other. False when no task is left. Kept only when exact (:func:`_attempt`);
+        otherwise the search runs the task itself, in its turn."""
+        for index in range(len(self.tasks) - 1, self.current, -1):
+            if index in self.ahead or index in self.refused or (self.posted and not self._claim(index)):
+                continue
+            _wrapper, args, kwargs = self.tasks[index]
+            outcome = _attempt(self.function, args, kwargs)
+            if outcome is None:
+                self.refused.add(index)
+            else:
+                self.ahead[index] = outcome
+            return True
+        return False
+
+    def _run(self, index: int, args: tuple, kwargs: dict):
+        if index in self.refused:  # tried ahead (and claimed, if posted): runs here, in its turn
+            return self.function(*args, **kwargs)
         if not self.posted:
             start = time.perf_counter()
             result = self.function(*args, **kwargs)
@@ -159,9 +195,12 @@ class Board:
             return self.function(*args, **kwargs)
         result, caught = taken
         model_selection.replay(caught)
-        self.store.record_event(f"{self.name}-{index}", self.name, _label(args[0] if args else kwargs.get("estimator")),
-                                "helped", 0.0, TASK)
+        self._record(index, "helped", args, kwargs)
         return result
+
+    def _record(self, index: int, kind: str, args: tuple, kwargs: dict) -> None:
+        label = _label(args[0] if args else kwargs.get("estimator"))
+        self.store.record_event(f"{self.name}-{index}", self.name, label, kind, 0.0, TASK)
 
     @staticmethod
     def _worth_posting(remaining: float, args: tuple) -> bool:
@@ -181,6 +220,8 @@ class Board:
                                  self.store.pipeline, self.store.step), protocol=5)
         except Exception:  # noqa: BLE001 - data that cannot travel: the search goes on alone
             return
+        for index in {*self.ahead, *self.refused}:  # done here already: no helper takes them
+            self._claim(index)
         temporary = self.path("tmp")
         temporary.write_bytes(data)
         os.replace(temporary, self.path("tasks"))
@@ -254,28 +295,43 @@ def help_board(path: str, stop: Callable[[], bool]) -> int:
 
 
 def _compute(function: Callable, config: dict, args: tuple, kwargs: dict) -> bytes | None:
-    """The pickled (result, warnings) of one task, or None when the search must compute it
-    itself: it failed, drew from the global RNGs, printed, or its fit failed."""
+    """A helper's pickled (result, warnings) of one task, under the search's scikit-learn
+    configuration, or None (see :func:`_attempt`)."""
     from sklearn import config_context
+
+    try:
+        with config_context(**config):
+            outcome = _attempt(function, args, kwargs)
+    except BaseException:  # noqa: BLE001 - the search raises it itself, as it would
+        return None
+    try:
+        return pickle.dumps(outcome, protocol=5) if outcome is not None else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _attempt(function: Callable, args: tuple, kwargs: dict) -> tuple | None:
+    """(result, warnings) of one task run out of its turn, or None when the search must run it
+    itself, in its turn: it failed, drew from the global RNGs (their state is put back), printed,
+    or its fit failed."""
+    from .runtime.worker import set_rng_state
 
     rng_before = model_selection.global_rng_state()
     printed = io.StringIO()
     try:
         with warnings.catch_warnings(record=True) as log, contextlib.redirect_stdout(printed), \
-                contextlib.redirect_stderr(printed), config_context(**config):
+                contextlib.redirect_stderr(printed):
             warnings.simplefilter("always")
             result = function(*args, **kwargs)
-    except BaseException:  # noqa: BLE001 - the search raises it itself, as it would
-        return None
+    except Exception:  # noqa: BLE001 - the search raises it itself, in its turn
+        result = None
     caught = [(w.message, w.category, w.filename, w.lineno) for w in log]
-    if printed.getvalue() or not model_selection.same_rng_state(rng_before, model_selection.global_rng_state()):
+    if not model_selection.same_rng_state(rng_before, model_selection.global_rng_state()):
+        set_rng_state(rng_before)
         return None
-    if not isinstance(result, dict) or result.get("fit_error") is not None:
+    if printed.getvalue() or not isinstance(result, dict) or result.get("fit_error") is not None:
         return None
-    try:
-        return pickle.dumps((result, caught), protocol=5)
-    except Exception:  # noqa: BLE001
-        return None
+    return result, caught
 
 
 __all__ = ["Board", "POST_AFTER_SECONDS", "TASK", "close_board", "help_board", "install", "uninstall"]

@@ -55,6 +55,38 @@ wait_notice: Callable[[bool], object] = lend_here
 #: fit takes seconds, and every millisecond waited idles a core.
 LEND_AFTER = 0.05
 
+_meanwhile = threading.local()  # .work: what this thread does while a fold it needs is computed elsewhere
+
+
+@contextmanager
+def meanwhile(work: Callable[[], bool] | None) -> Iterator[None]:
+    """While the block runs, a wait on this thread for a fold node another process or thread is
+    computing does ``work()`` first, one piece at a time (it returns False when none is left),
+    until the fold is free: a search computes its own later tasks (:mod:`.fold_tasks`) instead
+    of idling behind another search on the same folds."""
+    previous = getattr(_meanwhile, "work", None)
+    _meanwhile.work = work
+    try:
+        yield
+    finally:
+        _meanwhile.work = previous
+
+
+def _work_until_free(handle) -> bool:
+    """Do this thread's work meanwhile (not recursively: a wait inside it waits plainly) until
+    the lock on ``handle`` is ours (True) or no work is left (False)."""
+    work = getattr(_meanwhile, "work", None)
+    if work is None:
+        return False
+    _meanwhile.work = None
+    try:
+        while work():
+            if lock_within(handle, 0.0):
+                return True
+        return False
+    finally:
+        _meanwhile.work = work
+
 
 def lock_within(handle, seconds: float) -> bool:
     """Take the exclusive lock on ``handle`` if it frees within ``seconds`` (polled)."""
@@ -182,8 +214,9 @@ def _feed_values(digest, values) -> None:
 @dataclass
 class FoldEvent:
     """One fold node needed by one pipeline: ``fit`` (computed here) or ``reuse`` (loaded),
-    ``transform`` / ``transform-reuse`` for a transform of a shared fit's state, and ``helped``
-    for a search's task an idle worker computed ahead (:mod:`.fold_tasks`)."""
+    ``transform`` / ``transform-reuse`` for a transform of a shared fit's state, ``helped``
+    for a search's task an idle worker computed ahead, and ``ahead`` for one its own worker
+    computed while it waited for another's fold (:mod:`.fold_tasks`)."""
 
     key: str
     spec: str  # the estimator part of the key: same spec, different data = another fold
@@ -237,7 +270,7 @@ class FoldStore:
         with open(self.directory / f"{key}.lock", "a+b") as handle:
             # released when the file closes, or the process dies
             contended = not lock_within(handle, 0.0)
-            if contended and not lock_within(handle, patience):  # lend our place meanwhile
+            if contended and not _work_until_free(handle) and not lock_within(handle, patience):  # lend our place
                 wait_notice(True)
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX)
@@ -319,20 +352,24 @@ class FoldSharing:
     transforms: int = 0
     transform_reuses: int = 0
     helped: int = 0  # a search's tasks computed ahead by an idle worker
+    ahead: int = 0  # … by its own worker, while it waited for a fold another search computed
     verb: str = "fit+transform"
 
     def shared(self) -> bool:
         """Whether anyone's work served another here (worth a line in ``%stratum explain``)."""
-        return bool(self.reuses or self.transform_reuses or self.helped)
+        return bool(self.reuses or self.transform_reuses or self.helped or self.ahead)
 
     def counts(self) -> str:
         """``5 run, 15 reused; transform: 5 run, 15 reused`` (``6 computed ahead by an idle
         worker`` for a search's tasks)"""
-        parts = [f"{self.fits} run, {self.reuses} reused"] if self.fits or self.reuses or not self.helped else []
+        tasks = self.helped or self.ahead
+        parts = [f"{self.fits} run, {self.reuses} reused"] if self.fits or self.reuses or not tasks else []
         if self.transforms or self.transform_reuses:
             parts.append(f"transform: {self.transforms} run, {self.transform_reuses} reused")
         if self.helped:
             parts.append(f"{self.helped} computed ahead by an idle worker")
+        if self.ahead:
+            parts.append(f"{self.ahead} computed ahead while waiting for another search's fold")
         return "; ".join(parts)
 
     def describe(self) -> str:
@@ -340,7 +377,7 @@ class FoldSharing:
         from .frontend import plural
 
         names = ", ".join(self.pipelines[:6]) + (", …" if len(self.pipelines) > 6 else "")
-        if self.helped and not (self.fits or self.reuses):  # one search's own tasks
+        if (self.helped or self.ahead) and not (self.fits or self.reuses):  # one search's own tasks
             return f"{self.label} {self.verb}: {plural(self.inputs, 'task')} of {names}: {self.counts()}"
         return (f"{self.label} {self.verb}: {plural(self.inputs, 'fold')}, shared by "
                 f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.counts()}")
@@ -358,10 +395,10 @@ def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSh
     keys: dict[str, set[str]] = {}
     order = {name: i for i, name in enumerate(names.values())}
     counters = {"fit": "fits", "reuse": "reuses", "transform": "transforms", "transform-reuse": "transform_reuses",
-                "helped": "helped"}
+                "helped": "helped", "ahead": "ahead"}
     for event in sorted(events, key=lambda e: order.get(names.get(e.pipeline, e.pipeline), len(order))):
         group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, [], verb=event.verb))
-        if event.kind in ("fit", "reuse", "helped"):
+        if event.kind in ("fit", "reuse", "helped", "ahead"):
             keys.setdefault(event.spec, set()).add(event.key)
             group.inputs = len(keys[event.spec])
         setattr(group, counters[event.kind], getattr(group, counters[event.kind]) + 1)
