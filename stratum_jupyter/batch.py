@@ -7,9 +7,10 @@ import linecache
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, MutableMapping
 
-from .cache import DEFAULT_MAX_BYTES, StepCache, default_cache_dir
+from .cache import DEFAULT_MAX_BYTES, StepCache, default_cache_dir, environment_key
 from .capture import Context, Step, capture_steps, kernel_flags
 from .effects import kind_of_value, open_log_files, qualified_name
 from .execution import Execution, Workers
@@ -51,6 +52,7 @@ class Batch:
         self._session_cache: StepCache | None = None
         self.sample_rows: int | None = None  # set on a smoke run's batch: readers return this many rows
         self.fold_sharing: list[FoldSharing] = []  # fold-level sharing of the last run (model_selection)
+        self._environment_keyed = False
 
     # -- capture ------------------------------------------------------------------------------
     def add(self, code: str, name: str | None = None, isolated: bool = False, script: str | None = None) -> Pipeline:
@@ -312,6 +314,9 @@ class Batch:
         pending isolated pipelines import, so that its workers start warm."""
         if any(p.isolated for p in self.pending):
             get_pool().prewarm(threads_per_worker(jobs or os.cpu_count() or 1), self._isolated_imports())
+        if not self._environment_keyed:  # the run's step-cache keys need it: computed off its path
+            self._environment_keyed = True
+            threading.Thread(target=environment_key, name="stratum-environment", daemon=True).start()
 
     def _isolated_imports(self) -> list[str]:
         return sorted(self._imports)

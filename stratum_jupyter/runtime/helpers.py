@@ -111,24 +111,27 @@ class HelpDesk:
             self.timer.start()
 
     def _staff(self) -> None:
-        """Start a helper for the oldest open board without one while a core is free, or do the
-        kernel's idle work on it."""
+        """While a core is free: the kernel's idle work first — it is done at the end of the run
+        otherwise, so doing it now shortens the run by its whole length, while a helper started
+        that much later loses half of it (it shares the remaining tasks) —, else a helper for the
+        oldest open board without one."""
         with self.lock:
             self.timer = None
             if self.closed or self.running + len(self.helpers) >= self.jobs:
                 return
-            board = next((b for b in self.boards if b not in self.helpers), None) if self.may_help else None
-            if board is not None:
-                self.helpers[board] = None
-        if board is None:
-            if self.jobs < 2:
-                return  # one job has every core: between its steps there is a moment, not a free core
+        if self.jobs >= 2:  # one job has every core: between its steps there is a moment, not a free core
             with self.idle_lock:
                 found = not self.closed and self.idle()
             if found:
                 self._settle()  # more, if the core is still free
-            return
+                return
         with self.lock:
+            if self.closed or self.running + len(self.helpers) >= self.jobs or not self.may_help:
+                return
+            board = next((b for b in self.boards if b not in self.helpers), None)
+            if board is None:
+                return
+            self.helpers[board] = None
             thread = threading.Thread(target=self._help, args=(board,), name="stratum-helper", daemon=True)
             self.threads_started.append(thread)
         thread.start()
