@@ -17,6 +17,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import time
 import types
 import weakref
 from collections import Counter
@@ -26,6 +27,8 @@ import numpy as np
 from pandas.api.extensions import ExtensionDtype
 
 _HEADER = struct.Struct("<QQ")  # pickle length, number of out-of-band buffers
+#: Seconds between two garbage collections to tell whether an output is held elsewhere.
+COLLECT_EVERY = 1.0
 _LENGTH = struct.Struct("<Q")
 # Objects shared by design (code, classes, modules, dtypes) or immutable: never a reason to decline.
 _SHARED_TYPES = (
@@ -62,10 +65,11 @@ class SpillStore:
     def __init__(self) -> None:
         self.directory: Path | None = None
         self.count = 0
+        self.collected_at = -COLLECT_EVERY
 
     def spill(self, node: int, output: object) -> Spilled | None:
         """Write ``output`` to disk if that frees its memory; None to keep it in memory."""
-        if output is None or not exclusively_held(output):
+        if output is None or not (exclusively_held(output) or self._held_after_collecting(output)):
             return None
         buffers: list[pickle.PickleBuffer] = []
         try:
@@ -87,6 +91,18 @@ class SpillStore:
             for view in raw:
                 file.write(view)
         return Spilled(path, len(data) + sum(v.nbytes for v in raw))
+
+    def _held_after_collecting(self, output: object) -> bool:
+        """Whether ``output`` is exclusively held once unreachable cycles are collected: a cycle
+        left by an exception (a traceback's frames) or dropped objects still refers to values it
+        once saw until the collector runs, at its own moments. At most every COLLECT_EVERY
+        seconds: a collection of a large heap is not free."""
+        now = time.monotonic()
+        if now - self.collected_at < COLLECT_EVERY:
+            return False
+        self.collected_at = now
+        gc.collect()
+        return exclusively_held(output)
 
     def reload(self, node: int, handle: Spilled) -> object:
         """Read back what ``spill`` wrote."""

@@ -241,6 +241,33 @@ def test_outputs_referenced_elsewhere_are_never_spilled():
     store.close()
 
 
+def test_an_output_only_a_garbage_cycle_still_refers_to_is_spilled(tmp_path, monkeypatch):
+    """A cycle the collector has not reached yet (a traceback's frames, dropped objects) holds a
+    reference to the value: the store collects it before it declines (the spill frees memory)."""
+    import gc
+
+    import numpy as np
+
+    from stratum_jupyter.execution import Outcome
+    from stratum_jupyter.spill import SpillStore
+
+    monkeypatch.setenv("STRATUM_CACHE_DIR", str(tmp_path))
+    value = np.arange(1000)
+    cycle: list = [value]
+    cycle.append(cycle)  # unreachable once dropped, until a collection
+    outcome = Outcome(ok=True, bindings={"base": value})
+    del value, cycle
+    gc.disable()
+    try:
+        store = SpillStore()
+        handle = store.spill(0, outcome)
+    finally:
+        gc.enable()
+    assert handle is not None
+    assert store.reload(0, handle).bindings["base"].tolist() == list(range(1000))
+    store.close()
+
+
 def test_shared_intermediates_are_released_after_their_last_consumer(monkeypatch):
     """A value every pipeline reuses is held only until the last reuse, never kept afterwards."""
     import gc
