@@ -184,7 +184,8 @@ class Board:
         if not self.posted:
             start = time.perf_counter()
             result = self.function(*args, **kwargs)
-            remaining = (time.perf_counter() - start) * (len(self.tasks) - index - 1)
+            left = sum(1 for later in range(index + 1, len(self.tasks)) if later not in self.ahead and later not in self.refused)
+            remaining = (time.perf_counter() - start) * left
             if remaining >= POST_AFTER_SECONDS and self._worth_posting(remaining, args):
                 self._post(index + 1)
             return result

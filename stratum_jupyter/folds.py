@@ -352,24 +352,20 @@ class FoldSharing:
     transforms: int = 0
     transform_reuses: int = 0
     helped: int = 0  # a search's tasks computed ahead by an idle worker
-    ahead: int = 0  # … by its own worker, while it waited for a fold another search computed
     verb: str = "fit+transform"
 
     def shared(self) -> bool:
         """Whether anyone's work served another here (worth a line in ``%stratum explain``)."""
-        return bool(self.reuses or self.transform_reuses or self.helped or self.ahead)
+        return bool(self.reuses or self.transform_reuses or self.helped)
 
     def counts(self) -> str:
         """``5 run, 15 reused; transform: 5 run, 15 reused`` (``6 computed ahead by an idle
         worker`` for a search's tasks)"""
-        tasks = self.helped or self.ahead
-        parts = [f"{self.fits} run, {self.reuses} reused"] if self.fits or self.reuses or not tasks else []
+        parts = [f"{self.fits} run, {self.reuses} reused"] if self.fits or self.reuses or not self.helped else []
         if self.transforms or self.transform_reuses:
             parts.append(f"transform: {self.transforms} run, {self.transform_reuses} reused")
         if self.helped:
             parts.append(f"{self.helped} computed ahead by an idle worker")
-        if self.ahead:
-            parts.append(f"{self.ahead} computed ahead while waiting for another search's fold")
         return "; ".join(parts)
 
     def describe(self) -> str:
@@ -377,7 +373,7 @@ class FoldSharing:
         from .frontend import plural
 
         names = ", ".join(self.pipelines[:6]) + (", …" if len(self.pipelines) > 6 else "")
-        if (self.helped or self.ahead) and not (self.fits or self.reuses):  # one search's own tasks
+        if self.helped and not (self.fits or self.reuses):  # one search's own tasks
             return f"{self.label} {self.verb}: {plural(self.inputs, 'task')} of {names}: {self.counts()}"
         return (f"{self.label} {self.verb}: {plural(self.inputs, 'fold')}, shared by "
                 f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.counts()}")
@@ -395,10 +391,12 @@ def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSh
     keys: dict[str, set[str]] = {}
     order = {name: i for i, name in enumerate(names.values())}
     counters = {"fit": "fits", "reuse": "reuses", "transform": "transforms", "transform-reuse": "transform_reuses",
-                "helped": "helped", "ahead": "ahead"}
+                "helped": "helped"}
     for event in sorted(events, key=lambda e: order.get(names.get(e.pipeline, e.pipeline), len(order))):
+        if event.kind not in counters:  # a search's own task computed out of its turn: no sharing
+            continue
         group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, [], verb=event.verb))
-        if event.kind in ("fit", "reuse", "helped", "ahead"):
+        if event.kind in ("fit", "reuse", "helped"):
             keys.setdefault(event.spec, set()).add(event.key)
             group.inputs = len(keys[event.spec])
         setattr(group, counters[event.kind], getattr(group, counters[event.kind]) + 1)

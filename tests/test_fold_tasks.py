@@ -278,8 +278,6 @@ def test_two_searches_on_the_same_folds_compute_ahead_while_waiting_and_equal_sc
             assert difference is None, (name, difference)
     if second.startswith("Ridge"):
         assert result.stats["fold_ahead"] >= 1
-        lines = [s.describe() for s in batch.fold_sharing]
-        assert any("computed ahead while waiting for another search's fold" in line for line in lines), lines
 
 
 def test_a_task_run_out_of_its_turn_is_kept_only_when_exact():
