@@ -11,27 +11,20 @@ from .progress import progress_kind
 from .runtime.cluster import ClusterUnavailable
 
 
-def _read_scripts(paths: list[str]) -> list[tuple[str, str, str]]:
-    """(name, code, path) of each script; names must differ."""
-    scripts = []
-    for path in paths:
-        file = Path(path)
-        if not file.is_file():
-            raise SystemExit(f"stratum: no such script: {path}")
-        scripts.append((file.stem, file.read_text(), path))
-    names = [n for n, _, _ in scripts]
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise SystemExit(f"stratum: scripts must have distinct file names, repeated: {', '.join(sorted(duplicates))}")
-    return scripts
+def _scripts(paths: list[str]) -> list[tuple[str, str, str]]:
+    from .verify import read_scripts
+
+    try:
+        return read_scripts(paths)
+    except FileNotFoundError as error:
+        raise SystemExit(f"stratum: {error}") from None
 
 
 def _command_run(args: argparse.Namespace) -> int:
     from .batch import Batch
 
     batch = Batch()
-    for name, code, path in _read_scripts(args.scripts):
-        name = name if name.isidentifier() else "_" + "".join(c if c.isalnum() else "_" for c in name)
+    for name, code, path in _scripts(args.scripts):
         try:
             batch.add(code, name=name, isolated=True, script=path)
         except SyntaxError as error:
@@ -75,6 +68,7 @@ def _exit_code(results) -> int:
 def _command_verify(args: argparse.Namespace) -> int:
     from .verify import format_rows, verify_scripts
 
+    _scripts(args.scripts)  # a missing one is an error before anything runs
     rows = verify_scripts(args.scripts, jobs=args.jobs, memory=args.memory)
     print(format_rows(rows))
     return 0 if all(row.verdict == "identical" for row in rows) else 1

@@ -126,14 +126,14 @@ def verify_scripts(
 ) -> list[VerifyRow]:
     """Run ``paths`` plainly one after another, then as one batch; compare per script.
 
-    Each script's name is its file stem (made unique with a suffix when stems repeat).
+    Each script's name is as :func:`read_scripts` gives it.
     The working directory is left as it is; ``.stratum_tmp`` is deleted before each of
     the two runs and the global random generators are reset to the same state, so both
     runs start alike. Names a worker could not send back (``untransferable``) are not compared:
     the row's detail lists them. ``expected``: plain results from an earlier call of
     :func:`plain_results` on the same paths, to compare several batch runs with one reference.
     """
-    scripts = _read_scripts(paths)
+    scripts = read_scripts(paths)
     rng_state = _rng_state()
     if expected is None:
         expected = plain_results(paths)
@@ -161,23 +161,28 @@ def plain_results(paths: list[str]) -> dict[str, PlainResult]:
     rng_state = _rng_state()
     _clear_scratch()
     results = {}
-    for name, code, path in _read_scripts(paths):
+    for name, code, path in read_scripts(paths):
         results[name] = run_plain(code, name, path)
     _restore_rng_state(rng_state)
     return results
 
 
-def _read_scripts(paths: list[str]) -> list[tuple[str, str, str]]:
-    """(unique name, code, path) of each script."""
+def read_scripts(paths: list[str]) -> list[tuple[str, str, str]]:
+    """(name, code, path) of each script: the name is the file stem as an identifier (a pipeline
+    name; ``my-script.py`` → ``_my_script``), with a suffix when stems repeat (``x``, ``x_2``).
+    FileNotFoundError (``no such script: PATH``) when one is missing."""
     scripts: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     for path in paths:
-        stem = Path(path).stem
+        file = Path(path)
+        if not file.is_file():
+            raise FileNotFoundError(f"no such script: {path}")
+        stem = file.stem if file.stem.isidentifier() else "_" + "".join(c if c.isalnum() else "_" for c in file.stem)
         name, n = stem, 2
         while name in seen:
             name, n = f"{stem}_{n}", n + 1
         seen.add(name)
-        scripts.append((name, Path(path).read_text(encoding="utf-8"), path))
+        scripts.append((name, file.read_text(encoding="utf-8"), path))
     return scripts
 
 

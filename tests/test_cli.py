@@ -208,3 +208,18 @@ def test_run_with_a_cache_directory(tmp_path):
         assert done.returncode == 0, done.stderr
         assert "45" in done.stdout and "CacheWarning" not in done.stderr
     assert (tmp_path / "cache").is_dir()
+
+
+def test_script_names_become_pipeline_names_in_run_and_verify(tmp_path):
+    # A file name that is no identifier, and two scripts with one stem: both commands run them
+    # under the same names (a verify of them used to report a false mismatch for each).
+    (tmp_path / "my-script.py").write_text("x = 1\nprint(x)\n")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "my-script.py").write_text("y = 2\nprint(y)\n")
+    done = stratum("verify", "my-script.py", "d/my-script.py", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "_my_script " in done.stdout and "_my_script_2 " in done.stdout and "2 identical" in done.stdout
+    done = stratum("run", "my-script.py", "d/my-script.py", cwd=tmp_path)
+    assert done.returncode == 0 and "── _my_script ──\n1" in done.stdout and "── _my_script_2 ──\n2" in done.stdout
+    done = stratum("verify", "my-script.py", "nope.py", cwd=tmp_path)
+    assert done.returncode != 0 and "no such script: nope.py" in done.stderr and "Traceback" not in done.stderr
