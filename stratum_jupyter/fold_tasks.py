@@ -81,7 +81,7 @@ def _parallel_call(self, iterable):
     if first is None or _task_function(first) is None:
         return original(self, itertools.chain([] if first is None else [first], items))
     tasks, function = [first, *items], _task_function(first)
-    if len(tasks) < 3 or model_selection.errors_on_warnings() or not all(_movable(function, t) for t in tasks):
+    if len(tasks) < 3 or model_selection.errors_on_warnings():
         return original(self, tasks)
     board = Board(store, f"board-{uuid.uuid4().hex[:12]}", function, tasks)
     try:
@@ -142,6 +142,14 @@ class Board:
         self.current = -1  # the task the search runs now
         self.ahead: dict[int, tuple] = {}  # index → (result, warnings) computed while waiting
         self.refused: set[int] = set()  # tried while waiting, but the search must run them itself
+        self.checked: dict[int, bool] = {}  # index → whether it may run out of its turn (_movable)
+
+    def movable(self, index: int) -> bool:
+        """Whether task ``index`` may run out of its turn or elsewhere (:func:`_movable`): asked
+        only of tasks about to, since the search runs its tasks in turn without asking."""
+        if index not in self.checked:
+            self.checked[index] = _movable(self.function, self.tasks[index])
+        return self.checked[index]
 
     def path(self, suffix: str, index: int | None = None) -> Path:
         return self.directory / (f"{self.name}{'' if index is None else f'-{index}'}.{suffix}")
@@ -168,6 +176,9 @@ class Board:
         otherwise the search runs the task itself, in its turn."""
         for index in range(len(self.tasks) - 1, self.current, -1):
             if index in self.ahead or index in self.refused or (self.posted and not self._claim(index)):
+                continue
+            if not self.movable(index):
+                self.refused.add(index)
                 continue
             _wrapper, args, kwargs = self.tasks[index]
             outcome = _attempt(self.function, args, kwargs)
@@ -213,8 +224,12 @@ class Board:
         return worth_keeping(remaining, sum(sizeof(value) for value in args[1:3]))
 
     def _post(self, start: int) -> None:
-        """Post tasks ``start``… for helpers (nothing happens when they cannot be pickled)."""
+        """Post tasks ``start``… for helpers (nothing happens when one may not run elsewhere or
+        they cannot be pickled)."""
         from sklearn import get_config
+
+        if not all(self.movable(index) for index in range(start, len(self.tasks))):
+            return
 
         try:
             data = pickle.dumps((self.function, get_config(), start, [(a, k) for _, a, k in self.tasks[start:]],
