@@ -166,6 +166,28 @@ def test_a_search_posts_its_tasks_only_when_the_data_is_small_for_the_work_left(
     assert Board._worth_posting(0.1, (None, X[:1000], y[:1000]))  # small data: always
 
 
+def test_a_free_core_does_all_the_idle_work_at_once(tmp_path):
+    # One piece after another while the core stays free (no settle delay between pieces: the
+    # core would idle), and a step taking the core back stops it.
+    from stratum_jupyter.runtime.helpers import HelpDesk
+
+    pieces = [1, 2, 3]
+    desk = HelpDesk(None, 1, [], 2, str(tmp_path), idle=lambda: bool(pieces) and bool(pieces.pop()))
+    desk._staff()
+    assert pieces == []
+    pieces[:] = [1, 2, 3]
+
+    def piece() -> bool:
+        desk.step_started()  # taken back after the first piece
+        desk.step_started()
+        return bool(pieces.pop())
+
+    desk.idle = piece
+    desk._staff()
+    desk.close()
+    assert pieces == [1, 2]
+
+
 @pytest.mark.parametrize("jobs, idle_work", [(1, False), (2, True)])
 def test_the_kernel_does_idle_work_only_on_a_free_core(jobs: int, idle_work: bool, tmp_path):
     # With one job the worker has every core: the moment between two of its steps is not a free

@@ -117,16 +117,13 @@ class HelpDesk:
         oldest open board without one."""
         with self.lock:
             self.timer = None
-            if self.closed or self.running + len(self.helpers) >= self.jobs:
-                return
         if self.jobs >= 2:  # one job has every core: between its steps there is a moment, not a free core
-            with self.idle_lock:
-                found = not self.closed and self.idle()
-            if found:
-                self._settle()  # more, if the core is still free
-                return
+            while self._core_free():  # piece after piece, while no step takes the core back
+                with self.idle_lock:
+                    if self.closed or not self.idle():
+                        break
         with self.lock:
-            if self.closed or self.running + len(self.helpers) >= self.jobs or not self.may_help:
+            if not self._free() or not self.may_help:
                 return
             board = next((b for b in self.boards if b not in self.helpers), None)
             if board is None:
@@ -135,6 +132,13 @@ class HelpDesk:
             thread = threading.Thread(target=self._help, args=(board,), name="stratum-helper", daemon=True)
             self.threads_started.append(thread)
         thread.start()
+
+    def _core_free(self) -> bool:
+        with self.lock:
+            return self._free()
+
+    def _free(self) -> bool:  # (under self.lock)
+        return not self.closed and self.running + len(self.helpers) < self.jobs
 
     def _help(self, board: str) -> None:
         worker, stopped = None, False
