@@ -16,6 +16,11 @@ pickled, under the same scikit-learn configuration), and its result is used only
 is a function of its arguments: scikit-learn's own estimators and scorers under the rules of the
 fold keys (:mod:`.model_selection`), no draw from the global RNGs, nothing printed, no fit error,
 no callbacks, verbosity or returned estimators. Otherwise the search computes the task itself.
+
+The same rules let a search use its own waits: when a task finds a fold another search is
+computing (two candidates' searches on the same folds), the search computes its own later tasks
+meanwhile, from the last (:meth:`Board._work_ahead`; a draw from the global RNGs is undone), and
+takes their results in turn.
 """
 
 from __future__ import annotations
