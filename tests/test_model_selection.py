@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from stratum_jupyter import Batch, model_selection
+from stratum_jupyter.fold_tasks import TASK
 from stratum_jupyter.compare import first_difference, values_equal
 from stratum_jupyter.folds import NotFingerprintable, fingerprint
 from stratum_jupyter.verify import run_plain
@@ -135,11 +136,16 @@ def run_and_compare(candidates: dict[str, str], backend: str):
 def test_each_form_equals_scikit_learn_and_shares_prefix_fits(form: str, backend: str) -> None:
     body, fits, reuses = FORMS[form]
     result = run_and_compare(cells(body), backend)
-    assert result.stats["fold_fits"] >= fits  # and the models' own fits (never reused here)
-    assert result.stats["fold_reuses"] == reuses
     sharing = result.batch.fold_sharing
-    assert [s.label for s in sharing] == ["ColumnTransformer(StandardScaler, OneHotEncoder)"]
-    assert sharing[0].pipelines == ["cand_0", "cand_1"] and sharing[0].fits == fits
+    # (what each pipeline did, should a count be off: CI once saw 6 reuses of 16 for grid_search)
+    seen = {k: result.stats.get(k) for k in ("fold_fits", "fold_reuses", "fold_helped", "fold_ahead")}, \
+        [s.describe() for s in sharing]
+    assert result.stats["fold_fits"] >= fits, seen  # and the models' own fits (never reused here)
+    assert result.stats["fold_reuses"] == reuses, seen
+    # (a search's tasks an idle worker computed ahead, on a loaded machine, are listed too)
+    fits_shared = [s for s in sharing if s.verb != TASK]
+    assert [s.label for s in fits_shared] == ["ColumnTransformer(StandardScaler, OneHotEncoder)"], seen
+    assert fits_shared[0].pipelines == ["cand_0", "cand_1"] and fits_shared[0].fits == fits
     assert "fold-level sharing (last run):" in result.batch.explain()
 
 
