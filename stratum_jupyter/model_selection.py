@@ -366,9 +366,24 @@ def _route_model_fit(estimator) -> None:
     model = final_step(estimator)
     cls = type(model)
     owner = next((c for c in cls.__mro__ if "fit" in c.__dict__), None)  # often a base class
+    if _holds_estimators(model):
+        return  # a search, an ensemble, a wrapper: its fit is many fits, shared one by one inside it
     if cls.__module__.startswith("sklearn.") and cls.__name__ not in _NOT_SHARED and owner is not None:
         if owner.__module__.startswith("sklearn."):
             _route(owner, "fit", _fit)
+
+
+def _holds_estimators(model) -> bool:
+    """Whether a parameter of ``model`` is an estimator (or a list of named ones): a
+    meta-estimator — GridSearchCV, a stacking or voting ensemble, a wrapper. Memoized as one fit,
+    its whole fit would run nested, so none of the fits inside it would be shared with others."""
+    try:
+        values = list(model.get_params(deep=False).values())
+    except Exception:  # noqa: BLE001 - not a scikit-learn estimator: not routed anyway
+        return False
+    values += [item for v in values if isinstance(v, (list, tuple)) for item in v]
+    values += [item for v in values if isinstance(v, tuple) for item in v]  # ("name", estimator) pairs
+    return any(hasattr(v, "fit") and not isinstance(v, type) for v in values)
 
 
 def _fit(original, estimator, X, args: tuple, kwargs: dict):

@@ -611,3 +611,37 @@ def test_transforms_of_a_fit_that_drew_are_never_shared(backend: str) -> None:
     }
     result = run_and_compare(candidates, backend)
     assert not np.array_equal(result["seed_0"].namespace["scores"], result["seed_1"].namespace["scores"])
+
+
+def test_a_meta_estimators_fit_is_never_memoized_whole():
+    # Routed as one model fit, a search's (or an ensemble's) whole fit ran nested, so none of the
+    # fits inside it were shared — and the route, installed on the class, stayed in the worker: a
+    # later candidate's top-level `search.fit` there shared nothing either (CI: 6 reuses of 16).
+    from sklearn.ensemble import StackingRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.model_selection._search import BaseSearchCV
+
+    try:
+        model_selection._route_model_fit(GridSearchCV(Ridge(), {"alpha": [1.0, 2.0]}))
+        model_selection._route_model_fit(StackingRegressor([("r", Ridge())]))
+        assert not any(cls in (BaseSearchCV, StackingRegressor) or issubclass(StackingRegressor, cls) and name == "fit"
+                       and cls is not object for cls, name in model_selection._originals), model_selection._originals
+        model_selection._route_model_fit(Ridge())
+        assert any(issubclass(Ridge, cls) for cls, _ in model_selection._originals)
+    finally:
+        model_selection.uninstall()
+
+
+def test_top_level_searches_share_fold_fits_in_a_worker_that_ran_a_nested_search():
+    nested = DATA.replace("MODEL", "Ridge()") + (
+        "from sklearn.model_selection import GridSearchCV, cross_val_score\n"
+        'inner = GridSearchCV(pipe, {"model__alpha": [0.1, 1.0]}, cv=3)\n'
+        "outer = cross_val_score(inner, X, y, cv=3)\n"
+    )
+    first = Batch()
+    first.add(nested, name="nested", isolated=True)
+    assert first.run(jobs=2)["nested"].status == "ok"  # its worker serves a candidate next (same budget)
+    body, fits, reuses = FORMS["grid_search"]
+    result = run_and_compare(cells(body), "processes")
+    assert result.stats["fold_reuses"] == reuses, [s.describe() for s in result.batch.fold_sharing]
