@@ -366,11 +366,12 @@ def _route_model_fit(estimator) -> None:
     model = final_step(estimator)
     cls = type(model)
     owner = next((c for c in cls.__mro__ if "fit" in c.__dict__), None)  # often a base class
-    if _holds_estimators(model):
-        return  # a search, an ensemble, a wrapper: its fit is many fits, shared one by one inside it
-    if cls.__module__.startswith("sklearn.") and cls.__name__ not in _NOT_SHARED and owner is not None:
-        if owner.__module__.startswith("sklearn."):
-            _route(owner, "fit", _fit)
+    if (
+        cls.__module__.startswith("sklearn.") and cls.__name__ not in _NOT_SHARED
+        and owner is not None and owner.__module__.startswith("sklearn.")
+        and (owner, "fit") not in _originals and not _holds_estimators(model)
+    ):  # a search, an ensemble, a wrapper holds estimators: its fit is many fits, shared one by one
+        _route(owner, "fit", _fit)
 
 
 def _holds_estimators(model) -> bool:
@@ -381,9 +382,9 @@ def _holds_estimators(model) -> bool:
         values = list(model.get_params(deep=False).values())
     except Exception:  # noqa: BLE001 - not a scikit-learn estimator: not routed anyway
         return False
-    values += [item for v in values if isinstance(v, (list, tuple)) for item in v]
-    values += [item for v in values if isinstance(v, tuple) for item in v]  # ("name", estimator) pairs
-    return any(hasattr(v, "fit") and not isinstance(v, type) for v in values)
+    items = [item for v in values if isinstance(v, (list, tuple)) for item in v]
+    pairs = [part for item in items if isinstance(item, tuple) for part in item]  # ("name", estimator)
+    return any(hasattr(v, "fit") and not isinstance(v, type) for v in values + items + pairs)
 
 
 def _fit(original, estimator, X, args: tuple, kwargs: dict):
