@@ -257,9 +257,12 @@ def _is_mapping(obj: Any) -> bool:
 
 
 def _without_timing(mapping: Any) -> Any:
-    """A ``cross_validate`` result without its wall-clock ``fit_time`` and ``score_time``."""
-    if isinstance(mapping, dict) and _TIMING_RESULT_KEYS <= mapping.keys():
-        return {k: v for k, v in mapping.items() if k not in _TIMING_RESULT_KEYS}
+    """A ``cross_validate`` result without its wall-clock ``fit_time`` and ``score_time``, and a
+    search's ``cv_results_`` (held under a name of the user's) without its fit and score times."""
+    if isinstance(mapping, dict):
+        for timing in (_TIMING_RESULT_KEYS, _TIMING_CV_KEYS):
+            if timing <= mapping.keys():
+                return {k: v for k, v in mapping.items() if k not in timing}
     return mapping
 
 

@@ -325,3 +325,20 @@ def test_cross_validate_results_ignore_wall_clock_timings(iris):
     assert first_difference({"res": a}, {"res": b}).startswith("res: ['test_score']")
     # a dict that merely has a "fit_time" key is compared whole
     assert not values_equal({"fit_time": 1.0}, {"fit_time": 2.0})
+
+
+def test_a_searchs_cv_results_held_under_a_name_ignore_wall_clock_timings(iris):
+    """``res = search.cv_results_`` (agents print from it): its fit and score times never
+    reproduce, as on the search itself (``stratum verify`` reported a false mismatch)."""
+    X, y = iris
+
+    def results():
+        return GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0]}, cv=3).fit(X, y).cv_results_
+
+    a, b = results(), results()
+    b["mean_fit_time"] = b["mean_fit_time"] + 1.0
+    b["std_score_time"] = b["std_score_time"] + 1.0
+    assert values_equal(a, b)
+    assert first_difference({"res": a}, {"res": b}) is None
+    b["mean_test_score"] = b["mean_test_score"] + 0.5
+    assert first_difference({"res": a}, {"res": b}).startswith("res: ['mean_test_score']")

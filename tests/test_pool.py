@@ -23,10 +23,11 @@ def pool():
     pool.shutdown()
 
 
-def run(worker: WorkerProcess, code: str) -> dict:
-    """Run ``code`` (one statement) as a one-step pipeline in ``worker``; its namespace."""
+def run(worker: WorkerProcess, code: str, path: list[str] | None = None) -> dict:
+    """Run ``code`` (one statement) as a one-step pipeline in ``worker`` (``sys.path`` set to
+    ``path``, by default empty); its namespace."""
     filename = "<cell pool-test>"
-    worker.send("start", cwd=os.getcwd(), path=[], filename=filename, code=code)
+    worker.send("start", cwd=os.getcwd(), path=path or [], filename=filename, code=code)
     tree = ast.parse(code).body[0]
     names = sorted({t.id for t in ast.walk(tree) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)})
     reply = worker.request(
@@ -102,6 +103,42 @@ def test_shutdown_leaves_no_process(pool):
         alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
         time.sleep(0.05)
     assert alive == []
+
+
+def _gone(pids: list[int], seconds: float = 5.0) -> list[int]:
+    """Those of ``pids`` still running after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    return alive
+
+
+def test_loky_workers_and_subprocesses_a_worker_started_end_with_it(pool):
+    """joblib's loky workers (``n_jobs=2`` in a candidate) idle for 300 s after their last task:
+    orphaned by a worker that ended, they held their memory and the pipes they inherited (a
+    ``stratum verify`` of a script with ``cross_val_score(..., n_jobs=2)`` took 5.5 minutes,
+    waiting for their output pipe to close)."""
+    ended = []
+    for end in ("kill", "crash", "shutdown"):
+        worker = pool.acquire(1, [])
+        started = run(worker, "pids = (sorted(set(__import__('joblib').Parallel(n_jobs=2)("
+                              "__import__('joblib').delayed(__import__('os').getpid)() for _ in range(8)))),"
+                              " __import__('subprocess').Popen(['sleep', '60']).pid)", path=sys.path)["pids"]
+        children = [*started[0], started[1]]
+        assert worker.pid not in children and all(psutil.pid_exists(p) for p in children)
+        if end == "kill":
+            worker.kill()
+        elif end == "crash":
+            worker.send("start", cwd=os.getcwd(), path=[], filename="<cell>", code="")
+            with pytest.raises(WorkerDied, match="exited with code 3"):
+                run(worker, "__import__('os')._exit(3)")
+        else:
+            pool.shutdown()
+        assert _gone(children) == [], end
+        ended.append(end)
+    assert ended == ["kill", "crash", "shutdown"]
 
 
 def test_a_worker_ended_from_two_threads_at_once_is_reaped_once(pool):

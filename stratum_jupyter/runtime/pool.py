@@ -210,10 +210,21 @@ class WorkerProcess:
     def _reap(self) -> int | None:
         with self._end_lock:
             if not self.reaped:
+                self._end_group()
                 self.exit_code = self.server.reap(self.pid)
                 self.reaped = True
                 os.close(self.pidfd)
             return self.exit_code
+
+    def _end_group(self) -> None:
+        """End what the worker started (its process group: joblib's loky workers, subprocesses),
+        which would otherwise outlive it — idle loky workers linger for 300 s, holding their
+        memory and any pipe they inherited. Only before the worker is reaped: until then its pid,
+        which names the group, cannot be reused."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass  # nothing left in the group
 
     def kill(self) -> None:
         with self._end_lock:

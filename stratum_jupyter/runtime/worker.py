@@ -256,6 +256,9 @@ def serve(fd: int, parent: int) -> None:
     from multiprocessing.connection import Connection
 
     die_with_parent(parent)
+    # Its own process group, inherited by whatever the run starts here (joblib's loky workers,
+    # subprocesses): ending the worker ends them too (:meth:`.pool.WorkerProcess.kill`).
+    os.setpgid(0, 0)
     if "numpy" in sys.modules:  # as a spawned process would: fresh entropy, not the server's
         sys.modules["numpy"].random.seed()
     Worker(Connection(fd)).serve()
