@@ -82,9 +82,15 @@ def _parallel_call(self, iterable):
     if post_notice is None or store is None or model_selection.nested() or not _sequential(self):
         return original(self, iterable)
     items = iter(iterable)
+    rng_before = model_selection.global_rng_state()
     first = next(items, None)
     if first is None or _task_function(first) is None:
         return original(self, itertools.chain([] if first is None else [first], items))
+    if not model_selection.same_rng_state(rng_before, model_selection.global_rng_state()):
+        # The splits are drawn from the global RNG as they are taken (a shuffling splitter
+        # without random_state, in cross_validate): taking them all now would move those draws
+        # before the fits', and a fit that draws too (Lasso seeds its solver) then sees others.
+        return original(self, itertools.chain([first], items))
     tasks, function = [first, *items], _task_function(first)
     if len(tasks) < 3 or model_selection.errors_on_warnings():
         return original(self, tasks)
