@@ -34,11 +34,12 @@ $(STAMP): $(VENV)/bin/python pyproject.toml build_backend/stratum_build.py rust/
 pytest: setup system-deps
 	$(VPY) -m pytest -q -m "not install" tests rust/tests_py/smoke_run_plan.py; rc=$$?; [ $$rc -eq 5 ] && rc=0; exit $$rc
 
-# The fidelity corpus again under the pandas 2.2 line (no copy-on-write by default).
+# The fidelity corpus and the model-selection tests again under the oldest supported lines:
+# pandas 2.2 (no copy-on-write by default) and scikit-learn 1.5 (before its tags API).
 $(PD22)/.installed: $(STAMP)
 	$(PY) -m venv $(PD22)
 	$(PD22)/bin/python -m pip install -q --upgrade pip "maturin>=1.9.4,<2"
-	$(PD22)/bin/python -m pip install -q "pandas>=2.2,<2.3" -e ".[test]"
+	$(PD22)/bin/python -m pip install -q "pandas>=2.2,<2.3" "scikit-learn>=1.5,<1.6" -e ".[test]"
 	touch $@
 
 pytest-pandas22: $(PD22)/.installed system-deps

@@ -39,6 +39,7 @@ steps are memoized instead).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import sys
@@ -531,7 +532,7 @@ def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
     from sklearn import get_config
 
     params = transformer.get_params(deep=True)
-    names = set(transformer._get_param_names())
+    names = set(_param_names(type(transformer)))
     extra = set(vars(transformer)) - names - _CONFIG_ATTRIBUTES - _TRANSIENT_ATTRIBUTES
     if extra and cls.__name__ not in _REFIT_RESETS:
         raise _Unsafe(f"{cls.__name__} was fitted before")
@@ -557,6 +558,13 @@ def _estimator_spec(transformer) -> tuple[str, str, dict[str, object]]:
     return "\n".join(parts), label, _parameter_objects(transformer, names)
 
 
+@functools.lru_cache(maxsize=None)
+def _param_names(cls: type) -> tuple[str, ...]:
+    """An estimator class's parameter names (scikit-learn reads its ``__init__`` signature
+    again on every call)."""
+    return tuple(cls._get_param_names())
+
+
 def _check_parameter(leaf: str, value: object) -> None:
     """Raise _Unsafe for a parameter (``leaf``: its name in its own estimator) under which a fit
     is not a function of the estimator's spec and its data."""
@@ -578,7 +586,14 @@ def check_movable(estimator) -> None:
     classes throughout, every parameter under the rules of the fold keys (see :mod:`.fold_tasks`)."""
     _check_class(type(estimator), unit=False)
     for name, value in estimator.get_params(deep=True).items():
-        check_movable_value(value, name.rsplit("__", 1)[-1])
+        leaf = name.rsplit("__", 1)[-1]
+        if hasattr(value, "get_params") and hasattr(value, "fit"):
+            # its own parameters are in this deep listing already (as ``name__parameter``):
+            # walking them again from each nesting level cost a search 3 ms per task
+            _check_parameter(leaf, value)
+            _check_class(type(value), unit=False)
+        else:
+            check_movable_value(value, leaf)
 
 
 def check_movable_value(value: object, leaf: str = "") -> None:
@@ -685,14 +700,14 @@ def _parameter_objects(transformer, names: set[str]) -> dict[str, object]:
 
 def _fitted_state(transformer) -> dict[str, object]:
     """What fitting set on the transformer: every attribute that is not a parameter."""
-    names = set(transformer._get_param_names())
+    names = set(_param_names(type(transformer)))
     return {k: v for k, v in vars(transformer).items() if k not in names and k not in _TRANSIENT_ATTRIBUTES}
 
 
 def _set_fitted_state(transformer, state: Mapping[str, object]) -> None:
     """Give ``transformer`` the state a fit of its spec on the same data leaves: its parameters
     (its own objects) and configuration stay, earlier fit results go, ``state`` comes in."""
-    names = set(transformer._get_param_names())
+    names = set(_param_names(type(transformer)))
     current = vars(transformer)
     kept = names | _CONFIG_ATTRIBUTES | _TRANSIENT_ATTRIBUTES
     for name in [k for k in current if k not in kept]:

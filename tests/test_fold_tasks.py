@@ -108,13 +108,26 @@ def test_with_threads_nothing_is_posted_and_results_are_equal():
     ("Pipeline([('s', StandardScaler()), ('m', LogisticRegression())], memory='cache')", False),
     ("RandomForestClassifier(random_state=np.random.RandomState(0))", False),
     ("LogisticRegression(verbose=1)", False),
+    # two levels down (a deep listing names them once; each level is no longer walked again)
+    ("Pipeline([('p', ColumnTransformer([('n', Pipeline([('s', StandardScaler())]), [0])])), ('m', LogisticRegression())])", True),
+    ("Pipeline([('p', ColumnTransformer([('n', Pipeline([('f', FunctionTransformer(np.log1p))]), [0])])), ('m', LogisticRegression())])", False),
+    ("Pipeline([('p', ColumnTransformer([('n', Pipeline([('s', StandardScaler(copy=False))]), [0])])), ('m', LogisticRegression())])", False),
+    ("Pipeline([('p', ColumnTransformer([('n', Pipeline([('o', Ours())]), [0])])), ('m', LogisticRegression())])", False),
+    ("Pipeline([('m', BaggingClassifier(LogisticRegression(verbose=2)))])", False),
 ])
 def test_what_may_be_computed_by_another_process(estimator: str, movable: bool):
     import numpy as np  # noqa: F401 - used by the expressions
     from sklearn.ensemble import RandomForestClassifier  # noqa: F401
     from sklearn.linear_model import LogisticRegression  # noqa: F401
     from sklearn.pipeline import Pipeline  # noqa: F401
+    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.compose import ColumnTransformer  # noqa: F401
+    from sklearn.ensemble import BaggingClassifier  # noqa: F401
     from sklearn.preprocessing import FunctionTransformer, StandardScaler  # noqa: F401
+
+    class Ours(BaseEstimator, TransformerMixin):  # noqa: F841 - not scikit-learn's: may do anything
+        def fit(self, X, y=None):
+            return self
 
     try:
         model_selection.check_movable(eval(estimator))  # noqa: S307 - the parametrized expressions above
