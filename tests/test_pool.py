@@ -238,3 +238,28 @@ def test_loading_the_extension_starts_the_fork_server_before_the_kernel_imports_
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert ast.literal_eval(done.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_a_killed_kernel_takes_its_workers_children_along(tmp_path):
+    """A kernel killed outright (SIGKILL: no atexit) ends its fork server and, through the OS, its
+    workers; the server first ends each worker's process group, so what a candidate started (a
+    subprocess, joblib's loky workers) does not outlive it."""
+    import subprocess
+
+    kernel = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time
+sys.path[:0] = {sys.path!r}
+from stratum_jupyter.runtime.pool import WorkerPool
+from tests.test_pool import run
+pool = WorkerPool()  # kept: its fork server ends with it
+worker = pool.acquire(1, [])
+print(run(worker, "child = __import__('subprocess').Popen(['sleep', '60']).pid", path=sys.path)["child"], worker.pid, flush=True)
+time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    try:
+        child, worker = map(int, kernel.stdout.readline().split())
+        assert psutil.pid_exists(child) and psutil.pid_exists(worker)
+    finally:
+        kernel.kill()
+        kernel.wait()
+    assert _gone([child, worker]) == []

@@ -125,7 +125,11 @@ class ForkServer:
 
     def kill(self) -> None:
         if self.alive():
-            self.process.kill()
+            self.process.terminate()  # it ends its workers' process groups first (zygote.main)
+            try:
+                self.process.wait(1.0)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
         self.process.wait()
         self.sock.close()
 

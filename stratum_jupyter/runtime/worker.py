@@ -244,11 +244,12 @@ class _Shown:
         return self.text
 
 
-def die_with_parent(parent: int) -> None:
-    """The kernel may be killed without a chance to stop us: the OS ends us with it."""
+def die_with_parent(parent: int, how: int = signal.SIGKILL) -> None:
+    """The kernel may be killed without a chance to stop us: the OS ends us with it (sends us
+    ``how``)."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        libc.prctl(_PR_SET_PDEATHSIG, how)
     except (OSError, AttributeError):  # not Linux: the closed connection ends the loop instead
         pass
     if os.getppid() != parent:

@@ -27,6 +27,7 @@ import gc
 import importlib
 import os
 import pickle
+import signal
 import socket
 import sys
 import time
@@ -63,6 +64,16 @@ class Zygote:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.children: set[int] = set()  # forked workers not yet reaped
+
+    def end_children(self) -> None:
+        """End every worker with what it started (each is its own process group): when this
+        server ends, the OS ends its workers, but not their children (loky's, subprocesses)."""
+        for pid in list(self.children):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def serve(self) -> None:
         while True:
@@ -89,9 +100,11 @@ class Zygote:
         pid = os.fork()
         if pid:
             os.close(fd)
+            self.children.add(pid)
             return pid
         code = 0
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's handler would end the siblings
             self.sock.close()
             from . import worker
 
@@ -102,15 +115,16 @@ class Zygote:
         finally:
             os._exit(code)
 
-    @staticmethod
-    def reap(pid: int) -> int | None:
+    def reap(self, pid: int) -> int | None:
         deadline = time.monotonic() + REAP_SECONDS
         while True:
             try:
                 done, status = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
+                self.children.discard(pid)
                 return None
             if done:
+                self.children.discard(pid)  # its pid may be reused from now on
                 return os.waitstatus_to_exitcode(status)
             if time.monotonic() > deadline:
                 return None
@@ -122,6 +136,15 @@ def main() -> None:
     from . import worker  # loaded once here, so forked workers start with it
 
     fd, parent = int(sys.argv[1]), int(sys.argv[2])
-    worker.die_with_parent(parent)
-    sock = socket.socket(fileno=fd)
-    Zygote(sock).serve()
+    zygote = Zygote(socket.socket(fileno=fd))
+
+    def end(_signum, _frame) -> None:  # the kernel died or ends us: our workers' children too
+        zygote.end_children()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, end)
+    worker.die_with_parent(parent, signal.SIGTERM)
+    try:
+        zygote.serve()
+    finally:
+        zygote.end_children()
