@@ -9,7 +9,7 @@ import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .transfer import reduce_bunch
+from .transfer import copy_parent, reduce_bunch, set_copy_parent
 
 _ATOMIC = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, types.MethodType)
 
@@ -33,6 +33,10 @@ def isolate(values: dict[str, object]) -> dict[str, object]:
                 copies[name] = copy.deepcopy(value, memo)
             except Exception:  # noqa: BLE001 - uncopyable objects stay shared
                 copies[name] = value
+    for name, value in values.items():  # a frame taken from another keeps that link (pandas 2.x)
+        parent = copy_parent(value)
+        if parent is not None and copies[name] is not value and copy_parent(copies[name]) is None:
+            set_copy_parent(copies[name], memo.get(id(parent), parent))
     return copies
 
 

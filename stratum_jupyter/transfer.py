@@ -22,6 +22,7 @@ import sys
 import pickle
 import struct
 import types
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class _Pickler(cloudpickle.Pickler):
     def __init__(self, file, known: list[object]) -> None:
         super().__init__(file, protocol=5)
         self.cell_code = False  # a function or class defined in a cell went by value
+        self.frames = {id(obj): obj for obj in known}  # frames a slice may link to (see copy_parent)
         if known:
             # The inputs' objects are the first memo entries: pickle writes a reference to the
             # entry wherever one occurs, and the reader fills the entries with its own objects
@@ -47,6 +49,12 @@ class _Pickler(cloudpickle.Pickler):
             self.memo = {id(obj): (index, obj) for index, obj in enumerate(known)}
 
     def reducer_override(self, obj):  # noqa: D102 - pickle's hook
+        if type(obj).__name__ in ("DataFrame", "Series"):
+            parent = copy_parent(obj)
+            if parent is not None and id(parent) in self.frames:  # the reader has it: link to its own
+                function, args, state, *_ = obj.__reduce_ex__(5)
+                return function, args, (state, parent), None, None, _restore_copy_parent
+            self.frames[id(obj)] = obj  # pickled before a slice of it: memoized, a reference there
         if is_bunch(obj):
             return reduce_bunch(obj)
         if isinstance(obj, (types.FunctionType, type)):
@@ -79,6 +87,27 @@ class _Pickler(cloudpickle.Pickler):
 def _module_global(module: str, name: str) -> object:
     """The receiving process's own object for a module global (see the module docstring)."""
     return getattr(importlib.import_module(module), name)
+
+
+def copy_parent(obj: object) -> object | None:
+    """The live frame a pandas 2.x object was taken from (``sub = df[mask]``): pandas warns
+    (SettingWithCopyWarning) when ``sub`` is then written to. The link is a weakref that pickling
+    and copying drop, so a travelled or copied ``sub`` is relinked to the receiver's own frame."""
+    if type(obj).__name__ not in ("DataFrame", "Series") or not type(obj).__module__.startswith("pandas"):
+        return None
+    ref = vars(obj).get("_is_copy")
+    return ref() if isinstance(ref, weakref.ref) else None
+
+
+def set_copy_parent(obj: object, parent: object) -> None:
+    """Link ``obj`` to ``parent`` as pandas does for an object taken from it (see :func:`copy_parent`)."""
+    object.__setattr__(obj, "_is_copy", weakref.ref(parent))
+
+
+def _restore_copy_parent(obj: object, state: tuple) -> None:
+    own_state, parent = state
+    obj.__setstate__(own_state)  # type: ignore[attr-defined]
+    set_copy_parent(obj, parent)
 
 
 def is_bunch(obj: object) -> bool:

@@ -6,6 +6,7 @@ import pickle
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 from scipy.stats import loguniform, randint
 from sklearn.utils import check_random_state
@@ -102,3 +103,29 @@ def test_objects_of_inputs_arrive_as_the_readers_own_objects_of_those_versions()
         assert "df@1" in str(error)
     else:
         raise AssertionError("a reference to a version the reader lacks must not load")
+
+
+def test_a_slice_keeps_its_link_to_the_frame_it_was_taken_from():
+    """pandas 2.x warns (SettingWithCopyWarning) on writing to ``sub = df[mask]``; the link is a
+    weakref pickling drops: a slice that travelled to a process that has ``df`` links to its
+    ``df``, so the write warns there too. A copy apart (isolation) keeps it as well."""
+    import warnings
+
+    from stratum_jupyter import isolation
+
+    df = pd.DataFrame({"a": [1.0, -1.0, 2.0], "b": [1.0, 2.0, 3.0]})
+    sub = df[df["a"] > 0]
+    if transfer.copy_parent(sub) is not df:
+        pytest.skip("this pandas does not track slices (copy-on-write)")
+    reader_df = df.copy()
+    moved = transfer.loads(transfer.dumps(sub, {"v1": df}), {"v1": reader_df})
+    assert transfer.copy_parent(moved) is reader_df
+    together = transfer.loads(transfer.dumps({"df": df, "sub": sub}))
+    assert transfer.copy_parent(together["sub"]) is together["df"]
+    assert transfer.copy_parent(transfer.loads(transfer.dumps(sub))) is None  # nothing to link to
+    copies = isolation.isolate({"df": df, "sub": sub})
+    assert transfer.copy_parent(copies["sub"]) is copies["df"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        moved["c"] = 1.0
+    assert [type(w.message).__name__ for w in caught] == ["SettingWithCopyWarning"]
