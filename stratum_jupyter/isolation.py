@@ -9,7 +9,7 @@ import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .transfer import copy_parent, reduce_bunch, set_copy_parent
+from .transfer import copy_parent, is_frame, reduce_bunch, set_copy_parent
 
 _ATOMIC = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type, types.MethodType)
 
@@ -23,7 +23,7 @@ def isolate(values: dict[str, object]) -> dict[str, object]:
     memo: dict[int, object] = {}
     for value in values.values():
         _remember_atomic(value, memo)
-        if _copy_on_write() and _is_pandas(value):
+        if _copy_on_write() and is_frame(value):
             # Under copy-on-write a shallow copy is already independent of the original.
             memo[id(value)] = value.copy(deep=False)
     copies = {}
@@ -54,11 +54,6 @@ def _bunches_keep_attributes() -> Iterator[None]:
         yield
     finally:
         copyreg.dispatch_table.pop(cls, None)
-
-
-def _is_pandas(value: object) -> bool:
-    # DataFrame and Series report their module as "pandas" (the public one), not "pandas.core..."
-    return type(value).__module__.split(".")[0] == "pandas" and type(value).__name__ in ("DataFrame", "Series")
 
 
 def _copy_on_write() -> bool:

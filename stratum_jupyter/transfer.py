@@ -49,7 +49,7 @@ class _Pickler(cloudpickle.Pickler):
             self.memo = {id(obj): (index, obj) for index, obj in enumerate(known)}
 
     def reducer_override(self, obj):  # noqa: D102 - pickle's hook
-        if type(obj).__name__ in ("DataFrame", "Series"):
+        if is_frame(obj):
             parent = copy_parent(obj)
             if parent is not None and id(parent) in self.frames:  # the reader has it: link to its own
                 function, args, state, *_ = obj.__reduce_ex__(5)
@@ -89,11 +89,17 @@ def _module_global(module: str, name: str) -> object:
     return getattr(importlib.import_module(module), name)
 
 
+def is_frame(obj: object) -> bool:
+    """Whether ``obj`` is a pandas DataFrame or Series (their classes report the module
+    ``pandas``, the public one); without importing pandas."""
+    return type(obj).__name__ in ("DataFrame", "Series") and type(obj).__module__.split(".")[0] == "pandas"
+
+
 def copy_parent(obj: object) -> object | None:
     """The live frame a pandas 2.x object was taken from (``sub = df[mask]``): pandas warns
     (SettingWithCopyWarning) when ``sub`` is then written to. The link is a weakref that pickling
     and copying drop, so a travelled or copied ``sub`` is relinked to the receiver's own frame."""
-    if type(obj).__name__ not in ("DataFrame", "Series") or not type(obj).__module__.startswith("pandas"):
+    if not is_frame(obj):
         return None
     ref = vars(obj).get("_is_copy")
     return ref() if isinstance(ref, weakref.ref) else None
