@@ -68,7 +68,8 @@ class Batch:
         if script is not None and not isolated:
             raise ValueError("script= is for isolated pipelines: a notebook cell has no __file__ of its own")
         name = name or self._next_name()
-        filename = f"<cell {name}>"
+        # tracebacks and warnings name the script's file, as under python SCRIPT; a cell its name
+        filename = os.path.abspath(script) if script is not None else f"<cell {name}>"
         # registered first: a syntax error's display reads the offending line from here
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         steps = capture_steps(code, filename, self._context(isolated))
@@ -267,7 +268,7 @@ class Batch:
         )
         run.stats["guard"] = guarded
         run.stats["guard_seconds"] = execution.guard_seconds
-        self.fold_sharing = summarize(execution.fold_events, {p.filename: p.name for p in graph.pipelines})
+        self.fold_sharing = summarize(execution.fold_events, [p.name for p in graph.pipelines])
         self.pending = []
         self._imports = set()
         self.results.update(run)

@@ -124,7 +124,29 @@ def _is_pandas(obj: Any) -> bool:
 
 
 def _equal_pandas(a: Any, b: Any, memo: _Memo) -> bool:
-    return _pandas_assertion(a, b) is None
+    return _pandas_assertion(a, b) is None or _equal_object_values(a, b, memo)
+
+
+def _equal_object_values(a: Any, b: Any, memo: _Memo) -> bool:
+    """Pandas compares object values with ``==``, which fails for values of classes each run
+    defines anew (an enum member is equal only to itself): such columns are compared here value
+    by value, the rest by pandas."""
+    pd = _module("pandas")
+    if isinstance(a, pd.Index):
+        return False
+    if isinstance(a, pd.Series):
+        a, b = a.to_frame(), b.to_frame()
+    if a.shape != b.shape or not (a.dtypes == object).equals(b.dtypes == object):
+        return False
+    columns = [i for i in range(a.shape[1]) if a.dtypes.iloc[i] == object]
+    if not columns:
+        return False
+    rest_a, rest_b = a.copy(deep=False), b.copy(deep=False)
+    for i in columns:
+        rest_a.isetitem(i, 0)
+        rest_b.isetitem(i, 0)
+    return _pandas_assertion(rest_a, rest_b) is None and all(
+        _equal(x, y, memo) for i in columns for x, y in zip(a.iloc[:, i], b.iloc[:, i]))
 
 
 def _pandas_assertion(a: Any, b: Any) -> str | None:
@@ -213,7 +235,7 @@ def _estimator_difference(a: Any, b: Any, memo: _Memo) -> str | None:
         return f"fitted attributes differ in presence: {', '.join(only[:3])}"
     for key in sorted(fitted_a):
         if not _equal(fitted_a[key], fitted_b[key], memo):
-            return f"fitted attribute {key}: {_short_repr(fitted_a[key])} != {_short_repr(fitted_b[key])}"
+            return f"fitted attribute {key}: {_explain(fitted_a[key], fitted_b[key], 1)}"
     return None
 
 

@@ -27,10 +27,12 @@ class StepError:
     clean_exit: bool = False  # sys.exit(0) or sys.exit(): a script run with python succeeds there
 
     @classmethod
-    def from_exception(cls, error: BaseException) -> "StepError":
+    def from_exception(cls, error: BaseException, filename: str) -> "StepError":
+        """``error`` raised by code compiled as ``filename`` (the pipeline's): its frames from the
+        first of that file on (none when the pipeline's code is not on the stack)."""
         summary = traceback.TracebackException.from_exception(error)
         frames = list(summary.stack)
-        first = next((i for i, f in enumerate(frames) if f.filename.startswith("<cell ")), len(frames))
+        first = next((i for i, f in enumerate(frames) if f.filename == filename), len(frames))
         return cls(type(error).__name__, str(error), frames[first:], list(summary.format_exception_only()),
                    clean_exit=is_clean_exit(error))
 

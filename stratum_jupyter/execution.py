@@ -185,6 +185,7 @@ class RemotePipeline:
             notices = {"on_board": on_board} if self.desk is not None else {}
             reply = self._worker().request(
                 "step", memory_limit=self.memory_limit, **notices, bindings=bindings, tree=step.tree, filename=self.pipeline.filename,
+                pipeline=self.pipeline.name,
                 expression=step.is_last_expression, copy=sorted(node.mutated) if node.copy_before else [],
                 outputs=sorted(node.outputs), publish_to=publish_to, inputs=reads_by_version(node), rng=node.rng,
                 keep_only=keep_only, flags=node.future_flags, guard=sorted(node.guarded), node=node.id,
@@ -333,7 +334,8 @@ class Execution:
             and (self.remote[n.pipeline] or self.remote[graph.nodes[n.source].pipeline])
         }
         self.results = [
-            PipelineResult(name=p.name, steps=len(p.steps), shared_steps=graph.shared_with_earlier(i))
+            PipelineResult(name=p.name, steps=len(p.steps), shared_steps=graph.shared_with_earlier(i),
+                           filename=p.filename)
             for i, p in enumerate(graph.pipelines)
         ]
         self.bound: list[set[str]] = [set() for _ in graph.pipelines]
@@ -493,7 +495,7 @@ class Execution:
             namespace.update(isolation.isolate(present))
         flags = node.future_flags | (self.kernel_flags if node.lineage == KERNEL else 0)
         code = compile_step(step.tree, pipeline.filename, step.is_last_expression, flags)
-        model_selection.before_step(pipeline.filename, node.id)
+        model_selection.before_step(pipeline.name, node.id)
         start = time.perf_counter()
         guarded = guard.snapshot(namespace, node.guarded) if node.guarded else None
         seconds = time.perf_counter() - start
@@ -539,7 +541,7 @@ class Execution:
             outcome.crash = f"{died} while running line {node.step.lineno}: {node.step.label}"
             return outcome
         except BaseException as error:  # noqa: BLE001 - time limit or interrupt: the worker was ended
-            outcome.error = StepError.from_exception(error)
+            outcome.error = StepError.from_exception(error, self.graph.pipelines[node.pipeline].filename)
             return outcome
         outcome.ok, outcome.error, outcome.output = reply["ok"], reply["error"], reply["output"]
         outcome.seconds, outcome.summary = reply["seconds"], reply["describe"]
@@ -580,7 +582,7 @@ class Execution:
                 exec(code, namespace)  # noqa: S102
         except BaseException as error:  # noqa: BLE001 - a failing cell fails its pipeline, never the batch
             outcome.ok = False
-            outcome.error = StepError.from_exception(error)
+            outcome.error = StepError.from_exception(error, code.co_filename)
 
     @staticmethod
     def _restore_rng(lineage: Lineage) -> None:
@@ -710,7 +712,7 @@ class Execution:
         shift = node.step.lineno - outcome.lineno
         kept = []
         for frame in error.stack:
-            if frame.filename == origin and target.filename != origin:
+            if frame.filename == origin:
                 lineno = (frame.lineno or 0) + shift
                 lines = target.code.splitlines()
                 line = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
@@ -748,7 +750,7 @@ class Execution:
 
     def _emit_folds(self) -> None:
         """Tell listeners (the graph widget) what each statement did with fold-level nodes."""
-        names = {p.filename: p.name for p in self.graph.pipelines}
+        names = [p.name for p in self.graph.pipelines]
         for node_id, lines in summarize_steps(self.fold_events, names).items():
             view_id = self.graph.node_view_id(node_id) if node_id < len(self.graph.nodes) else None
             if view_id is not None:

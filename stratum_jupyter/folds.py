@@ -379,20 +379,20 @@ class FoldSharing:
                 f"{plural(len(self.pipelines), 'candidate')} ({names}): {self.counts()}")
 
 
-def summarize(events: list[FoldEvent], names: dict[str, str]) -> list[FoldSharing]:
+def summarize(events: list[FoldEvent], names: list[str]) -> list[FoldSharing]:
     """Events grouped by estimator spec, in order of first use, the specs whose work someone
-    reused (a model each candidate fits alone is not worth a line); ``names`` maps the pipeline
-    labels recorded (cell file names) to pipeline names."""
+    reused (a model each candidate fits alone is not worth a line); ``names``: the pipelines in
+    capture order."""
     return [g for g in _by_spec(events, names).values() if g.shared()]
 
 
-def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSharing]:
+def _by_spec(events: list[FoldEvent], names: list[str]) -> dict[str, FoldSharing]:
     groups: dict[str, FoldSharing] = {}
     keys: dict[str, set[str]] = {}
-    order = {name: i for i, name in enumerate(names.values())}
+    order = {name: i for i, name in enumerate(names)}
     counters = {"fit": "fits", "reuse": "reuses", "transform": "transforms", "transform-reuse": "transform_reuses",
                 "helped": "helped"}
-    for event in sorted(events, key=lambda e: order.get(names.get(e.pipeline, e.pipeline), len(order))):
+    for event in sorted(events, key=lambda e: order.get(e.pipeline, len(order))):
         if event.kind not in counters:  # a search's own task computed out of its turn: no sharing
             continue
         group = groups.setdefault(event.spec, FoldSharing(event.label, 0, 0, 0, [], verb=event.verb))
@@ -400,13 +400,12 @@ def _by_spec(events: list[FoldEvent], names: dict[str, str]) -> dict[str, FoldSh
             keys.setdefault(event.spec, set()).add(event.key)
             group.inputs = len(keys[event.spec])
         setattr(group, counters[event.kind], getattr(group, counters[event.kind]) + 1)
-        name = names.get(event.pipeline, event.pipeline)
-        if name not in group.pipelines:
-            group.pipelines.append(name)
+        if event.pipeline not in group.pipelines:
+            group.pipelines.append(event.pipeline)
     return groups
 
 
-def summarize_steps(events: list[FoldEvent], names: dict[str, str]) -> dict[int, list[str]]:
+def summarize_steps(events: list[FoldEvent], names: list[str]) -> dict[int, list[str]]:
     """Per graph node, what its statement did with fold nodes, one line per estimator spec:
     ``ColumnTransformer(StandardScaler) fit+transform: 5 folds here: 0 run, 5 reused; transform:
     0 run, 5 reused (shared by 4 candidates)`` — the fold level folded into its statement (specs

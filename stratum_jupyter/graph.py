@@ -39,7 +39,7 @@ class Pipeline:
     code: str
     isolated: bool
     steps: list[Step]
-    filename: str
+    filename: str  # what its code is compiled as: the script's absolute path, else <cell NAME>
     path: str | None = None  # the script file an isolated pipeline was read from: its __file__
 
     @property

@@ -117,8 +117,8 @@ def active_store() -> FoldStore | None:
 
 def before_step(pipeline: str, step: int = -1) -> None:
     """Called before each step runs: while a store is active, make sure prefix fits go through
-    it (the step may use scikit-learn loaded by an earlier one) and name the pipeline (its cell's
-    file name) and the graph node this thread runs (fold events are recorded under them)."""
+    it (the step may use scikit-learn loaded by an earlier one) and name the pipeline and the
+    graph node this thread runs (fold events are recorded under them)."""
     store = _store
     _local.base, _local.derived = {}, {}  # fingerprints hold for one statement (data may change after)
     if store is not None:

@@ -32,6 +32,7 @@ class PipelineResult:
     shared_steps: int = 0
     cause: str | None = None  # why it was skipped / cancelled / timed out / crashed
     untransferable: list[str] = field(default_factory=list)  # names whose values could not leave the worker
+    filename: str = ""  # what its code ran as (its tracebacks' file): the script's path, else <cell NAME>
 
     def __repr__(self) -> str:
         names = ", ".join(sorted(self.namespace)[:8])
@@ -109,7 +110,8 @@ def failure_line(result: PipelineResult) -> int | None:
     traceback, else the line its cause names (time limit, crash); None when it completed."""
     if result.status == "ok":
         return None
-    frames = re.findall(rf'File "{re.escape(f"<cell {result.name}>")}", line (\d+)', result.error or "")
+    frames = re.findall(rf'File "{re.escape(result.filename or f"<cell {result.name}>")}", line (\d+)',
+                        result.error or "")
     if frames:
         return int(frames[-1])
     found = re.search(r"(?:at|running) line (\d+)", result.cause or "")

@@ -64,22 +64,24 @@ def run_plain(code: str, name: str, script: str | None = None) -> PlainResult:
 
     Output printed to stdout is captured. On an exception execution stops and the
     names bound so far are kept (status "failed"); the error is the traceback with
-    the script's own line numbers (filename = ``name``). The process settings it changes
+    the script's own line numbers (its file: ``script``'s absolute path, else ``name``). The process settings it changes
     (warnings filters, pandas options, scikit-learn's configuration, …) are put back after, so
     the next script starts from the same ones, as a new ``python`` process would.
     """
     namespace: dict[str, Any] = script_namespace(script)
     out = io.StringIO()
-    _register_source(code, name)
+    filename = namespace.get("__file__", name)  # python SCRIPT compiles it as its absolute path
+    _register_source(code, filename)
     try:
-        module = ast.parse(code, filename=name)
+        module = ast.parse(code, filename=filename)
     except SyntaxError as exc:
         return PlainResult("failed", {}, "", _format_error(exc))
     flags = 0
     with process_state.restored(), contextlib.redirect_stdout(out), _as_run(script):
         for stmt in module.body:
             try:
-                unit = compile(ast.Module(body=[stmt], type_ignores=[]), name, "exec", flags=flags, dont_inherit=True)
+                unit = compile(ast.Module(body=[stmt], type_ignores=[]), filename, "exec", flags=flags,
+                               dont_inherit=True)
                 flags |= future_flags(stmt)
                 exec(unit, namespace)
             except (Exception, SystemExit) as exc:

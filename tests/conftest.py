@@ -20,14 +20,19 @@ def backend(request) -> str:
     return request.param
 
 
-def run_cells_plainly(cells: list[tuple[str, bool]], namespace: dict | None = None) -> tuple[dict, list[dict]]:
+def run_cells_plainly(
+    cells: list[tuple[str, bool]], namespace: dict | None = None, names: list[str] | None = None,
+) -> tuple[dict, list[dict]]:
     """Reference semantics: cells one after another; isolated ones in a fresh namespace whose
-    names are then written to the kernel namespace; errors stop the cell, not the sequence."""
+    names are then written to the kernel namespace; errors stop the cell, not the sequence.
+    ``names``: the cells' pipeline names, for code compiled as the batch compiles it
+    (``<cell NAME>``: the file name a function or a warning records)."""
     kernel = namespace if namespace is not None else {}
     kernel.setdefault("__builtins__", builtins)
     kernel.setdefault("__name__", "__main__")
     per_cell = []
-    for code, isolated in cells:
+    for i, (code, isolated) in enumerate(cells):
+        filename = f"<cell {names[i]}>" if names else "<plain>"
         ns = {"__name__": "__main__", "__builtins__": builtins} if isolated else kernel
         before = dict(ns)
         out = io.StringIO()
@@ -35,7 +40,7 @@ def run_cells_plainly(cells: list[tuple[str, bool]], namespace: dict | None = No
         with redirect_stdout(out):
             for stmt in ast.parse(code).body:
                 try:
-                    exec(compile(ast.Module([stmt], []), "<plain>", "exec"), ns)
+                    exec(compile(ast.Module([stmt], []), filename, "exec"), ns)
                 except Exception:
                     status = "failed"
                     break

@@ -82,6 +82,23 @@ def test_scripts_see_their_own_file_as_python_runs_them(tmp_path):
     assert verified.returncode == 0 and "2 identical" in verified.stdout, verified.stdout + verified.stderr
 
 
+def test_warnings_and_tracebacks_name_the_script_as_python_does(tmp_path):
+    """``python SCRIPT`` compiles a script as its absolute path: a warning printed to stderr and
+    the failing frame of the traceback name that file, and the report's line is the failing one
+    (they named ``<cell bad>``)."""
+    (tmp_path / "bad.py").write_text('import warnings\nwarnings.warn("careful")\nvalue = {}["k"]\n')
+    plain = subprocess.run([sys.executable, "bad.py"], cwd=tmp_path, capture_output=True, text=True).stderr
+    path = str(tmp_path / "bad.py")
+    assert plain.startswith(f"{path}:2: UserWarning: careful\n") and f'File "{path}", line 3' in plain
+    done = stratum("run", "--json", "bad.py", cwd=tmp_path)
+    import json
+
+    (bad,) = json.loads(done.stdout)["pipelines"]
+    assert (bad["status"], bad["line"], bad["exception"]) == ("failed", 3, "KeyError: 'k'")
+    assert bad["stderr_tail"].startswith(f"{path}:2: UserWarning: careful\n"), bad["stderr_tail"]
+    assert f'File "{path}", line 3, in <module>' in bad["error"]
+
+
 def test_a_script_that_exits_with_status_zero_succeeds_as_with_python(tmp_path):
     """``sys.exit(main())`` with ``main`` returning 0 ends ``python SCRIPT`` with status 0: the
     candidate is ok, with the names bound before the exit; ``sys.exit(3)`` fails it."""

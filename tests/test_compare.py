@@ -197,6 +197,23 @@ def test_instances_of_classes_from_two_executions():
     assert not values_equal(one["point"], two["Point"](2.5))
 
 
+def test_frames_holding_enum_members_of_classes_from_two_executions():
+    """An enum member equals only itself, so pandas' ``==`` finds two runs' columns of members
+    different; they compare value by value (a false mismatch in ``stratum verify``)."""
+    code = (
+        "import enum\nimport pandas as pd\n"
+        "class Stage(enum.Enum):\n    TRAIN = 'train'\n    VALID = 'valid'\n"
+        "df = pd.DataFrame({'x': [1.0, 2.0], 'stage': [Stage.TRAIN, Stage.VALID]})\n"
+    )
+    one, two = _exec_namespace(code), _exec_namespace(code)
+    assert values_equal(one["df"], two["df"]) and values_equal(one["df"]["stage"], two["df"]["stage"])
+    changed = two["df"].copy()
+    changed.loc[1, "stage"] = two["Stage"].TRAIN
+    assert not values_equal(one["df"], changed)
+    changed = two["df"].assign(x=[1.0, 3.0])
+    assert not values_equal(one["df"], changed)
+
+
 def test_plain_objects_compare_by_state():
     @dataclasses.dataclass
     class P:
@@ -275,6 +292,8 @@ def test_grid_search_ignores_wall_clock_timings(iris):
     assert values_equal(a, b)
     b.cv_results_["mean_test_score"][0] += 0.5
     assert not values_equal(a, b)
+    # the explanation walks into the fitted attribute to the key that differs
+    assert "fitted attribute cv_results_: ['mean_test_score']" in explain_difference(a, b)
 
 
 # --------------------------------------------------------------------------- first_difference

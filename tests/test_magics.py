@@ -230,7 +230,7 @@ def test_whole_corpus_through_the_magics_equals_plain_execution(shell, corpus):
     from stratum_jupyter.verify import run_plain
 
     scripts, reset = corpus
-    plain = {p.stem: run_plain(p.read_text(), p.stem) for p in scripts}
+    plain = {p.stem: run_plain(p.read_text(), f"<cell {p.stem}>") for p in scripts}  # compiled as the cells are
     reset()
     for path in scripts:
         run(shell, f"%%stratum --isolated -n {path.stem}\n{path.read_text()}")
@@ -253,7 +253,7 @@ def test_whole_corpus_as_notebook_cells_leaves_the_kernel_as_sequential_executio
     """Every corpus script as a plain `%%stratum` cell (shared kernel namespace), one run."""
     scripts, reset = corpus
     with process_state.restored():  # the batch starts from the settings the plain run found
-        plain, per_cell = run_cells_plainly([(p.read_text(), False) for p in scripts])
+        plain, per_cell = run_cells_plainly([(p.read_text(), False) for p in scripts], names=[p.stem for p in scripts])
     reset()
     with process_state.restored():  # nor does the batch leave them to later tests
         for path in scripts:

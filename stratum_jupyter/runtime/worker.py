@@ -140,7 +140,7 @@ class Worker:
     def on_step(
         self, bindings: list[dict], tree: ast.stmt, filename: str, expression: bool, copy: list[str],
         outputs: list[str], publish_to: str | None, inputs: dict[str, str], rng: bool, keep_only: bool = False,
-        flags: int = 0, guard: list[str] = (), node: int = -1,
+        flags: int = 0, guard: list[str] = (), node: int = -1, pipeline: str = "",
     ) -> dict:
         reply: dict = {"ok": True, "error": None, "output": StepOutput(), "seconds": 0.0, "value": None,
                        "deleted": [], "cell_code": False, "published": False, "internal": None, "changed": [],
@@ -148,7 +148,7 @@ class Worker:
         try:
             self._bind(bindings)
         except BaseException as error:  # noqa: BLE001 - e.g. a published file vanished
-            reply.update(ok=False, error=StepError.from_exception(error), internal=repr(error))
+            reply.update(ok=False, error=StepError.from_exception(error, filename), internal=repr(error))
             return reply
         namespace = self.namespace
         if copy:
@@ -157,7 +157,7 @@ class Worker:
         start = time.perf_counter()
         guarded = snapshot(namespace, guard) if guard else None  # see guard.py
         reply["guard_seconds"] = time.perf_counter() - start
-        model_selection.before_step(filename, node)
+        model_selection.before_step(pipeline, node)
         start = time.perf_counter()
         value = None
         with capturing(reply["output"]):
@@ -167,7 +167,7 @@ class Worker:
                 else:
                     exec(code, namespace)  # noqa: S102
             except BaseException as error:  # noqa: BLE001 - a failing cell fails its pipeline
-                reply.update(ok=False, error=StepError.from_exception(error))
+                reply.update(ok=False, error=StepError.from_exception(error, filename))
         reply["seconds"] = time.perf_counter() - start
         if guarded is not None:
             start = time.perf_counter()
